@@ -1,0 +1,1 @@
+"""A small example application: contracts, handlers and a demo run on MemorySession."""

@@ -1,0 +1,52 @@
+"""Dead-letter queues that push their messages back to the queue they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqs_contracts.processing import _SEND_ATTRIBUTE_KEYS
+from sqs_contracts.queues import GenericQueue, RawQueue
+
+
+class PushBackSender:
+    """Re-sends each message's body and attributes to the upstream queue."""
+
+    def __init__(self, upstream_queue: GenericQueue) -> None:
+        self.upstream_queue = upstream_queue
+
+    def __call__(self, message: Mapping[str, Any]) -> None:
+        """Push one message back: 1 s delay on standard queues, same group/dedup ids on FIFO."""
+        upstream = self.upstream_queue
+        kwargs: dict[str, Any] = {"QueueUrl": upstream.url, "MessageBody": message["Body"]}
+        attributes = {
+            name: {k: v for k, v in attr.items() if k in _SEND_ATTRIBUTE_KEYS}
+            for name, attr in message.get("MessageAttributes", {}).items()
+        }
+        if attributes:
+            kwargs["MessageAttributes"] = attributes
+        if upstream.settings.fifo:
+            system = message.get("Attributes", {})
+            kwargs["MessageGroupId"] = system.get("MessageGroupId", "default")
+            kwargs["MessageDeduplicationId"] = system.get(
+                "MessageDeduplicationId", message["MessageId"]
+            )
+        else:
+            kwargs["DelaySeconds"] = 1
+        upstream.env.session.send_message(**kwargs)
+
+
+class DeadLetterQueue(RawQueue):
+    """A raw queue whose processor pushes every message back upstream."""
+
+    def __init__(
+        self, env: Any, name: str, *args: Any, upstream_queue: GenericQueue, **kwargs: Any
+    ) -> None:
+        super().__init__(env, name, *args, **kwargs)
+        self.upstream_queue = upstream_queue
+        self.processor = PushBackSender(upstream_queue)
+
+    @classmethod
+    def maker(cls, upstream_queue: GenericQueue, **kwargs: Any) -> Any:  # type: ignore[override]
+        """A queue maker for ``env.queue(dlq_name, DeadLetterQueue.maker(upstream))``."""
+        return super().maker(upstream_queue=upstream_queue, **kwargs)

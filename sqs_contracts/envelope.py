@@ -1,0 +1,188 @@
+"""The wire format: a job becomes one SQS message, byte-compatible with sqs-workers 0.7.
+
+Body: the job's keyword arguments, encoded by the codec. String message attributes:
+``JobName``, ``ContentType`` and ``JobContext`` (the context, encoded with the same codec).
+Optional attributes of our own (``ContractVersion``) are ignored by consumers that lack them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from sqs_contracts.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
+from sqs_contracts.context import JobContext
+from sqs_contracts.errors import ContentTypeNotAllowed, InvalidMessage
+
+JOB_NAME = "JobName"
+CONTENT_TYPE = "ContentType"
+JOB_CONTEXT = "JobContext"
+CONTRACT_VERSION = "ContractVersion"
+INVALID_REASON = "InvalidReason"
+"""Set on a message moved to a dead-letter queue because it could not be decoded."""
+
+RECEIVE_ATTRIBUTES = ("All",)
+
+
+def _string(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
+
+
+@dataclass(slots=True)
+class OutgoingMessage:
+    """One encoded job, ready for ``SendMessage`` or a ``SendMessageBatch`` entry."""
+
+    job_name: str
+    body: str
+    attributes: dict[str, dict[str, Any]]
+    size: int
+    delay_seconds: int | None = None
+    group_id: str | None = None
+    deduplication_id: str | None = None
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """The ``SendMessage`` parameters (without ``QueueUrl``)."""
+        kw: dict[str, Any] = {"MessageBody": self.body, "MessageAttributes": self.attributes}
+        if self.delay_seconds is not None:
+            kw["DelaySeconds"] = self.delay_seconds
+        if self.group_id is not None:
+            kw["MessageGroupId"] = self.group_id
+        if self.deduplication_id is not None:
+            kw["MessageDeduplicationId"] = self.deduplication_id
+        return kw
+
+
+def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """Count a message's bytes as SQS does: the body plus each attribute's name, type and value."""
+    size = len(body.encode())
+    for name, attr in attributes.items():
+        value = attr.get("StringValue")
+        raw = len(value.encode()) if value is not None else len(attr.get("BinaryValue", b""))
+        size += len(name.encode()) + len(str(attr.get("DataType", "")).encode()) + raw
+    return size
+
+
+def encode_payload(payload: BaseModel | Mapping[str, Any], codec: type[Codec]) -> str:
+    """Encode a model (every field written, by alias) or a dict of kwargs into a body."""
+    if isinstance(payload, BaseModel):
+        if codec is CONTENT_TYPES_CODECS.get("json") or not is_json_mode(codec):
+            mode = "json" if is_json_mode(codec) else "python"
+            return codec.serialize(payload.model_dump(mode=mode, by_alias=True))
+        # A compact JSON codec: pydantic-core writes the same JSON straight from the model.
+        return payload.__pydantic_serializer__.to_json(payload, by_alias=True).decode()
+    return codec.serialize(dict(payload))
+
+
+def encode_job(
+    job_name: str,
+    payload: BaseModel | Mapping[str, Any],
+    context: Mapping[str, Any],
+    content_type: str,
+    codec: type[Codec],
+    *,
+    version: int | None = None,
+) -> OutgoingMessage:
+    """Encode a job into body and attributes, exactly as sqs-workers 0.7 does."""
+    body = encode_payload(payload, codec)
+    attributes = {
+        JOB_NAME: _string(job_name),
+        CONTENT_TYPE: _string(content_type),
+        JOB_CONTEXT: _string(codec.serialize(dict(context))),
+    }
+    if version is not None and version != 1:
+        attributes[CONTRACT_VERSION] = {"DataType": "Number", "StringValue": str(version)}
+    return OutgoingMessage(job_name, body, attributes, message_size(body, attributes))
+
+
+def _attribute(message: Mapping[str, Any], name: str) -> str | None:
+    attr = message.get("MessageAttributes", {}).get(name)
+    if attr is None:
+        return None
+    value = attr.get("StringValue")
+    return value if isinstance(value, str) else None
+
+
+@dataclass(slots=True)
+class ReceivedJob:
+    """A received message decoded into its job name, payload dict and context."""
+
+    message: Mapping[str, Any]
+    job_name: str
+    content_type: str
+    payload: dict[str, Any]
+    context: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+
+    def job_context(self, queue_name: str) -> JobContext:
+        """The context a handler receives: producer values plus SQS metadata."""
+        attrs = self.message.get("Attributes", {})
+        sent = attrs.get("SentTimestamp")
+        return JobContext(
+            data=self.context,
+            queue_name=queue_name,
+            job_name=self.job_name,
+            message_id=self.message.get("MessageId", ""),
+            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+            sent_timestamp=int(sent) / 1000 if sent else None,
+            group_id=attrs.get("MessageGroupId"),
+            version=self.version,
+        )
+
+
+def job_name_of(message: Mapping[str, Any]) -> str | None:
+    """Return the ``JobName`` attribute of a received message, if any."""
+    return _attribute(message, JOB_NAME)
+
+
+def decode_message(
+    message: Mapping[str, Any], allowed_content_types: Collection[str]
+) -> ReceivedJob:
+    """Decode a received message; raise :class:`InvalidMessage` saying why it cannot be."""
+    job_name = _attribute(message, JOB_NAME)
+    if job_name is None:
+        raise InvalidMessage("message has no JobName attribute: not a job of this library")
+    content_type = _attribute(message, CONTENT_TYPE)
+    if content_type is None:
+        raise InvalidMessage("message has no ContentType attribute", job_name=job_name)
+    if content_type not in allowed_content_types:
+        raise ContentTypeNotAllowed(
+            f"content type {content_type!r} is not allowed by this consumer (allowed: "
+            f"{sorted(allowed_content_types)}); pickle runs code when decoded, so allow it "
+            f"only for trusted producers: SQSEnv(allowed_content_types=[..., {content_type!r}])",
+            job_name=job_name,
+        )
+    try:
+        codec = CONTENT_TYPES_CODECS[content_type]
+    except KeyError:
+        raise InvalidMessage(f"unknown content type {content_type!r}", job_name=job_name) from None
+    try:
+        payload = codec.deserialize(message["Body"])
+        raw_context = _attribute(message, JOB_CONTEXT)
+        context = codec.deserialize(raw_context) if raw_context else {}
+    except Exception as exc:
+        raise InvalidMessage(
+            f"body or JobContext cannot be decoded as {content_type}: {exc}", job_name=job_name
+        ) from exc
+    if not isinstance(payload, dict):
+        raise InvalidMessage(
+            f"body decodes to {type(payload).__name__}, expected an object of keyword arguments",
+            job_name=job_name,
+        )
+    version_attr = _attribute(message, CONTRACT_VERSION)
+    try:
+        version = int(version_attr) if version_attr else 1
+    except ValueError:
+        raise InvalidMessage(
+            f"ContractVersion {version_attr!r} is not an integer", job_name=job_name
+        ) from None
+    return ReceivedJob(
+        message,
+        job_name,
+        content_type,
+        payload,
+        context if isinstance(context, dict) else {},
+        version,
+    )

@@ -1,0 +1,184 @@
+"""Processors: turn one received message into a validated job and call its handler.
+
+Subclass :class:`Processor` and override :meth:`Processor.process` to wrap every handler call
+(timing, error reporting...); install it with ``SQSEnv(processor_maker=MyProcessor)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from sqs_contracts.context import JobContext
+from sqs_contracts.envelope import ReceivedJob, decode_message
+from sqs_contracts.errors import InvalidMessage, RetryJob
+from sqs_contracts.results import FAILURE, SUCCESS, ProcessingResult
+
+if TYPE_CHECKING:
+    from sqs_contracts.queues import JobQueue
+
+__all__ = ["InvalidPayload", "ProcessingResult", "Processor", "RetryJob"]
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidPayload(InvalidMessage):
+    """A message's payload does not validate against its contract."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per failing field: ``field.path: message (got value)``."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in error.get("loc", ())) or "<payload>"
+        parts.append(f"{path}: {error.get('msg')} (got {error.get('input')!r:.80})")
+    return "; ".join(parts)
+
+
+@dataclasses.dataclass
+class Processor:
+    """Decodes messages of one job name and calls its handler.
+
+    ``style="model"`` calls ``fn(task)`` (or ``fn(task, context)``) with a validated contract;
+    ``style="kwargs"`` calls ``fn(**kwargs)``, validated against ``model`` when one is given.
+    """
+
+    queue: JobQueue
+    fn: Callable[..., Any]
+    job_name: str
+    pass_context: bool = False
+    context_var: str = "context"
+    model: type[BaseModel] | None = None
+    style: Literal["model", "kwargs"] = "kwargs"
+
+    @classmethod
+    def maker(cls, **kwargs: Any) -> Callable[..., Processor]:
+        """A factory with preset arguments, for ``SQSEnv(processor_maker=...)``."""
+        return functools.partial(cls, **kwargs)
+
+    def copy(self, **changes: Any) -> Processor:
+        """A copy with some fields replaced (used to run a DLQ in place)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- validation --------------------------------------------------------------------------
+
+    def validate(self, job_kwargs: Mapping[str, Any], version: int = 1) -> Any:
+        """Validate a payload dict into the contract; raise :class:`InvalidPayload` if it fails."""
+        if self.model is None:
+            return dict(job_kwargs)
+        payload = dict(job_kwargs)
+        upcast = getattr(self.model, "upcast", None)
+        if upcast is not None:
+            payload = upcast(payload, version)
+        try:
+            return self.model.model_validate(payload)
+        except ValidationError as exc:
+            raise InvalidPayload(
+                f"payload of {self.job_name!r} on queue {self.queue.name!r} does not validate "
+                f"against {self.model.__name__}: {describe_validation_error(exc)}",
+                job_name=self.job_name,
+            ) from exc
+
+    def validate_for_send(self, job_kwargs: Mapping[str, Any]) -> BaseModel | Mapping[str, Any]:
+        """Validate keyword arguments before they are sent; raise ``TypeError`` naming the field."""
+        if self.model is None:
+            return job_kwargs
+        try:
+            return self.model.model_validate(dict(job_kwargs))
+        except ValidationError as exc:
+            raise TypeError(
+                f"{self.queue.name}.{self.job_name}: invalid arguments: "
+                f"{describe_validation_error(exc)}"
+            ) from exc
+
+    def _kwargs_of(self, validated: Any) -> dict[str, Any]:
+        if isinstance(validated, BaseModel):
+            kwargs = {name: getattr(validated, name) for name in type(validated).model_fields}
+            kwargs.update(validated.model_extra or {})
+            return kwargs
+        return dict(validated)
+
+    # -- the handler call ----------------------------------------------------------------------
+
+    def process(self, job_kwargs: Mapping[str, Any], job_context: JobContext) -> Any:
+        """Validate and call the handler; override to wrap every call. Returns its result."""
+        validated = self.validate(job_kwargs, job_context.version)
+        return self.call(validated, job_context)
+
+    def call(self, validated: Any, job_context: JobContext) -> Any:
+        """Call the handler with a validated job (and the context when asked)."""
+        if self.style == "model":
+            if self.pass_context:
+                return self.fn(validated, job_context)
+            return self.fn(validated)
+        kwargs = self._kwargs_of(validated)
+        if self.pass_context:
+            kwargs[self.context_var] = job_context
+        return self.fn(**kwargs)
+
+    def decode(self, message: Mapping[str, Any]) -> ReceivedJob:
+        """Decode a message with the env's allowed content types."""
+        return decode_message(message, self.queue.env.allowed_content_types)
+
+    def process_message(self, message: Mapping[str, Any]) -> ProcessingResult:
+        """Decode, validate and handle one message; never raises for a handler failure."""
+        try:
+            job = self.decode(message)
+            self.process(job.payload, job.job_context(self.queue.name))
+        except BaseException as exc:
+            return self.failure(exc, [message])
+        return SUCCESS
+
+    def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
+        """Batch mode: call the handler once with the list of validated jobs."""
+        try:
+            jobs = [self.decode(m) for m in messages]
+            validated = [self.validate(j.payload, j.version) for j in jobs]
+            if self.style == "model":
+                items: list[Any] = validated
+            else:
+                items = [self._kwargs_of(v) for v in validated]
+                if self.pass_context:
+                    for item, job in zip(items, jobs, strict=True):
+                        item[self.context_var] = job.job_context(self.queue.name)
+            self.fn(items)
+        except BaseException as exc:
+            return self.failure(exc, messages)
+        return SUCCESS
+
+    def failure(
+        self, exc: BaseException, messages: Sequence[Mapping[str, Any]]
+    ) -> ProcessingResult:
+        """Classify and log an exception raised while processing messages."""
+        if not isinstance(exc, Exception):
+            raise exc  # KeyboardInterrupt and SystemExit stop the worker, not the job
+        ids = [m.get("MessageId") for m in messages]
+        extra = {"queue_name": self.queue.name, "job_name": self.job_name, "message_ids": ids}
+        if isinstance(exc, RetryJob):
+            logger.info(
+                "Retrying %s.%s %s",
+                self.queue.name,
+                self.job_name,
+                ids,
+                extra={**extra, "backoff_policy": exc.backoff_policy},
+            )
+            return ProcessingResult(False, exc.backoff_policy)
+        if isinstance(exc, InvalidMessage):
+            logger.error(
+                "Invalid message %s on %s.%s: %s",
+                ids,
+                self.queue.name,
+                self.job_name,
+                exc,
+                extra=extra,
+            )
+            return ProcessingResult(False, invalid_reason=str(exc))
+        logger.exception(
+            "Error while processing %s.%s %s", self.queue.name, self.job_name, ids, extra=extra
+        )
+        return FAILURE

@@ -1,0 +1,59 @@
+"""Processing results: the outcome of one message and of one received batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqs_contracts.backoff_policies import BackoffPolicy
+
+
+@dataclass(frozen=True)
+class ProcessingResult:
+    """The outcome of one message: success, or a failure with an optional backoff override.
+
+    ``invalid_reason`` is set when the message could not become a job at all.
+    """
+
+    success: bool
+    backoff_policy: BackoffPolicy | None = None
+    invalid_reason: str | None = None
+
+    def __bool__(self) -> bool:
+        # sqs-workers' result was always truthy, which deleted messages a batch handler retried.
+        return self.success
+
+
+SUCCESS = ProcessingResult(True)
+FAILURE = ProcessingResult(False)
+
+
+@dataclass
+class BatchProcessingResult:
+    """The messages of one received batch, split into succeeded and failed."""
+
+    queue_name: str
+    succeeded: list[Mapping[str, Any]] = field(default_factory=list)
+    failed: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def update_with_message(self, message: Mapping[str, Any], success: bool) -> None:
+        """Record one message's outcome."""
+        (self.succeeded if success else self.failed).append(message)
+
+    def succeeded_count(self) -> int:
+        """How many messages succeeded."""
+        return len(self.succeeded)
+
+    def failed_count(self) -> int:
+        """How many messages failed."""
+        return len(self.failed)
+
+    def total_count(self) -> int:
+        """How many messages were processed."""
+        return len(self.succeeded) + len(self.failed)
+
+    def __repr__(self) -> str:
+        ok, failed = self.succeeded_count(), self.failed_count()
+        return f"<BatchProcessingResult/{self.queue_name}/{ok}/{failed}>"
