@@ -6,7 +6,7 @@ import contextvars
 import inspect
 import typing
 import warnings
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -22,6 +22,7 @@ from sqs_contracts.processors import Processor
 from sqs_contracts.queues import GenericQueue, JobQueue, RawQueue
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.sessions.boto import BotoSession
+from sqs_contracts.shutdown_policies import NeverShutdown, ShutdownPolicy
 
 if TYPE_CHECKING:
     from sqs_contracts.async_task import AsyncTask
@@ -326,6 +327,20 @@ class SQSEnv:
         from sqs_contracts.worker import Worker
 
         return Worker(self, concurrency=concurrency, **options)
+
+    def process_queues(
+        self,
+        queue_names: Sequence[str] | None = None,
+        shutdown_policy_maker: Callable[[], ShutdownPolicy] = NeverShutdown,
+    ) -> None:
+        """Process several queues (default: every queue with the prefix) in this process.
+
+        Threads, not processes: it works under every multiprocessing start method.
+        """
+        names = list(queue_names) if queue_names else self.get_all_known_queues()
+        self.worker(concurrency=max(1, len(names))).run(
+            *names, shutdown_policy=shutdown_policy_maker()
+        )
 
 
 def _same_maker(maker: Any, queue: GenericQueue) -> bool:

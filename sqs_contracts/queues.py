@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from sqs_contracts.async_task import AsyncTask
-
     from sqs_contracts.env import SQSEnv
     from sqs_contracts.processors import Processor
 

@@ -1,0 +1,142 @@
+"""Batched acknowledgements for the worker: deletes and visibility changes, sent in tens.
+
+Handlers finish one by one; their messages are collected per queue and sent in
+``DeleteMessageBatch`` / ``ChangeMessageVisibilityBatch`` calls as soon as ten are waiting,
+or after ``flush_interval`` seconds, so a job is acknowledged shortly after it succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqs_contracts.processing import change_visibility, delete_messages
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
+
+if TYPE_CHECKING:
+    from sqs_contracts.queues import GenericQueue
+
+logger = logging.getLogger(__name__)
+
+ACK_ATTEMPTS = 4
+"""Attempts per acknowledgement call before the messages are left to their visibility timeout."""
+
+
+def with_retries(
+    action: Callable[[], None], what: str, stop: threading.Event | None = None
+) -> bool:
+    """Run an SQS call, retrying transient failures with backoff; False if it kept failing."""
+    for attempt in range(ACK_ATTEMPTS):
+        try:
+            action()
+        except Exception as exc:  # network and throttling errors are retried
+            if attempt == ACK_ATTEMPTS - 1:
+                logger.error("%s failed %d times, giving up: %s", what, ACK_ATTEMPTS, exc)
+                return False
+            logger.warning("%s failed (%s), retrying", what, exc)
+            delay = 0.2 * 2**attempt
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
+        else:
+            return True
+    return False
+
+
+class Acker:
+    """Collects acknowledgements per queue and sends them in batches of ten."""
+
+    def __init__(self, flush_interval: float = 0.1) -> None:
+        self.flush_interval = flush_interval
+        self._lock = threading.Lock()
+        self._deletes: dict[GenericQueue, list[Mapping[str, Any]]] = {}
+        self._changes: dict[GenericQueue, list[tuple[Mapping[str, Any], int]]] = {}
+        self._oldest: float | None = None
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqs-contracts-acker", daemon=True)
+
+    def start(self) -> None:
+        """Start the timer thread that flushes partial batches."""
+        self._thread.start()
+
+    def delete(self, queue: GenericQueue, message: Mapping[str, Any]) -> None:
+        """Delete a message soon (it succeeded)."""
+        with self._lock:
+            pending = self._deletes.setdefault(queue, [])
+            pending.append(message)
+            full = pending[:] if len(pending) >= MAX_BATCH_ENTRIES else None
+            if full is not None:
+                pending.clear()
+            elif self._oldest is None:
+                self._oldest = time.monotonic()
+                self._wake.set()
+        if full is not None:
+            self._send_deletes(queue, full)
+
+    def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
+        """Set a message's visibility timeout soon (it failed, or it is being released)."""
+        with self._lock:
+            pending = self._changes.setdefault(queue, [])
+            pending.append((message, timeout))
+            full = pending[:] if len(pending) >= MAX_BATCH_ENTRIES else None
+            if full is not None:
+                pending.clear()
+            elif self._oldest is None:
+                self._oldest = time.monotonic()
+                self._wake.set()
+        if full is not None:
+            self._send_changes(queue, full)
+
+    def flush(self) -> None:
+        """Send everything waiting now."""
+        with self._lock:
+            deletes, self._deletes = self._deletes, {}
+            changes, self._changes = self._changes, {}
+            self._oldest = None
+        for queue, messages in deletes.items():
+            if messages:
+                self._send_deletes(queue, messages)
+        for queue, entries in changes.items():
+            if entries:
+                self._send_changes(queue, entries)
+
+    def close(self) -> None:
+        """Flush and stop the timer thread."""
+        self._stopped.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                oldest = self._oldest
+            if oldest is None:
+                continue
+            remaining = oldest + self.flush_interval - time.monotonic()
+            if remaining > 0 and self._stopped.wait(remaining):
+                break
+            self.flush()
+
+    @staticmethod
+    def _send_deletes(queue: GenericQueue, messages: Sequence[Mapping[str, Any]]) -> None:
+        with_retries(
+            lambda: delete_messages(queue, messages), f"DeleteMessageBatch on {queue.name}"
+        )
+
+    @staticmethod
+    def _send_changes(
+        queue: GenericQueue, entries: Sequence[tuple[Mapping[str, Any], int]]
+    ) -> None:
+        with_retries(
+            lambda: change_visibility(queue, entries),
+            f"ChangeMessageVisibilityBatch on {queue.name}",
+        )

@@ -1,0 +1,380 @@
+"""The worker: receive with long polling, dispatch on threads, acknowledge, shut down cleanly.
+
+Receivers keep up to ``concurrency + 10`` messages held (running or waiting), so a receive
+always asks for ten; handlers run on ``concurrency`` threads; messages of one FIFO group run
+one at a time, in order; a heartbeat extends the visibility of messages held for long; on
+SIGTERM/SIGINT the worker stops receiving, releases what it has not started, lets running
+handlers finish (within ``grace_period``) and flushes pending acknowledgements.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from sqs_contracts.acks import Acker
+from sqs_contracts.backoff_policies import MAX_VISIBILITY_TIMEOUT
+from sqs_contracts.processing import backoff_for, dead_letter
+from sqs_contracts.results import BatchProcessingResult, ProcessingResult
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
+from sqs_contracts.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
+
+if TYPE_CHECKING:
+    from sqs_contracts.env import SQSEnv
+    from sqs_contracts.queues import GenericQueue
+
+logger = logging.getLogger(__name__)
+
+Message = Mapping[str, Any]
+
+
+@dataclass(eq=False)
+class _Unit:
+    """Messages handled together: one message, or a list for ``BatchMessages`` queues."""
+
+    queue: GenericQueue
+    messages: Sequence[Message]
+    group: str | None
+    received_at: float
+    extended_to: float = 0.0
+    started: bool = False
+
+
+@dataclass
+class WorkerStats:
+    """What a worker run did."""
+
+    succeeded: int = 0
+    failed: int = 0
+    released: int = 0
+    queues: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """Runs an env's handlers for one or more queues on ``concurrency`` threads."""
+
+    def __init__(
+        self,
+        env: SQSEnv,
+        *,
+        concurrency: int = 1,
+        wait_seconds: int = 10,
+        prefetch: int = MAX_BATCH_ENTRIES,
+        receivers: int | None = None,
+        grace_period: float = 30.0,
+        heartbeat: bool = True,
+        handle_signals: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.env = env
+        self.concurrency = concurrency
+        self.wait_seconds = max(0, min(20, wait_seconds))
+        self.limit = concurrency + max(prefetch, MAX_BATCH_ENTRIES)
+        # Each receive waits a round trip: a few in flight keep 32 fast handlers fed.
+        self.receivers = receivers or max(1, min(8, (concurrency + 3) // 4))
+        self.grace_period = grace_period
+        self.heartbeat = heartbeat
+        self.handle_signals = handle_signals
+        session_clock = getattr(env.session, "clock", None)
+        self.clock: Callable[[], float] = clock or (
+            session_clock.time if session_clock is not None else time.monotonic
+        )
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._held: set[_Unit] = set()
+        self._ready: deque[_Unit] = deque()
+        self._group_queues: dict[tuple[str, str], deque[_Unit]] = {}
+        self._busy_groups: set[tuple[str, str]] = set()
+        self._completed = BatchProcessingResult("*")
+        self._acker: Acker | None = None
+        self.stats = WorkerStats()
+
+    def stop(self) -> None:
+        """Ask the worker to stop gracefully (thread-safe; what SIGTERM does)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self, *queue_names: str, shutdown_policy: ShutdownPolicy | None = None) -> WorkerStats:
+        """Process the named queues until a signal or the shutdown policy stops the worker."""
+        if not queue_names:
+            raise ValueError("worker.run() needs at least one queue name")
+        policy = shutdown_policy or NEVER_SHUTDOWN
+        queues = [self.env.queues.get(name) or self.env.queue(name) for name in queue_names]
+        for queue in queues:
+            queue.settings  # noqa: B018 - resolve URL and attributes before threads start
+        self.stats.queues = list(queue_names)
+        poll = self.wait_seconds if isinstance(policy, NeverShutdown) else min(1, self.wait_seconds)
+        restore = self._install_signals()
+        acker = self._acker = Acker()
+        acker.start()
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sqs-contracts-handler")
+        threads = [
+            threading.Thread(
+                target=self._receive_loop,
+                args=(queue, poll),
+                name=f"sqs-receive-{queue.name}",
+                daemon=True,
+            )
+            for queue in queues
+            for _ in range(self.receivers)
+        ]
+        if self.heartbeat:
+            threads.append(
+                threading.Thread(target=self._heartbeat_loop, args=(acker,), daemon=True)
+            )
+        for thread in threads:
+            thread.start()
+        try:
+            self._dispatch_loop(pool, acker, policy)
+        finally:
+            self._stop.set()
+            with self._cond:
+                self._cond.notify_all()
+            for thread in threads:
+                thread.join(timeout=self.wait_seconds + 5)
+            self._release_unstarted(acker)
+            self._wait_running()
+            pool.shutdown(wait=False, cancel_futures=True)
+            acker.close()
+            restore()
+        return self.stats
+
+    def _install_signals(self) -> Callable[[], None]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            logger.info("received signal %d: finishing running jobs, then exiting", signum)
+            self.stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    def _receive_loop(self, queue: GenericQueue, poll: int) -> None:
+        batch_size = (
+            queue.batching_policy.batch_size if queue.batching_policy.batching_enabled else 1
+        )
+        failures = 0
+        while not self._stop.is_set():
+            with self._cond:
+                while len(self._held) > self.limit - MAX_BATCH_ENTRIES and not self._stop.is_set():
+                    self._cond.wait(0.5)
+            if self._stop.is_set():
+                return
+            try:
+                messages = queue.get_raw_messages(poll, MAX_BATCH_ENTRIES)
+                while batch_size > MAX_BATCH_ENTRIES and len(messages) % batch_size and messages:
+                    more = queue.get_raw_messages(
+                        0, min(MAX_BATCH_ENTRIES, batch_size - len(messages) % batch_size)
+                    )
+                    if not more:
+                        break
+                    messages.extend(more)
+                failures = 0
+            except Exception as exc:  # the worker outlives endpoint outages
+                failures += 1
+                delay = min(10.0, 0.25 * 2**failures)
+                logger.warning(
+                    "receive from queue %s failed (%s); retrying in %.1f s",
+                    queue.name,
+                    exc,
+                    delay,
+                    extra={"queue_name": queue.name},
+                )
+                self._stop.wait(delay)
+                continue
+            if messages:
+                self._accept(queue, messages, batch_size)
+
+    def _accept(self, queue: GenericQueue, messages: list[dict[str, Any]], batch_size: int) -> None:
+        now = self.clock()
+        if batch_size > 1:
+            units = [
+                _Unit(queue, messages[i : i + batch_size], None, now)
+                for i in range(0, len(messages), batch_size)
+            ]
+        else:
+            units = [
+                _Unit(
+                    queue,
+                    [m],
+                    m.get("Attributes", {}).get("MessageGroupId") if queue.settings.fifo else None,
+                    now,
+                )
+                for m in messages
+            ]
+        with self._cond:
+            for unit in units:
+                self._held.add(unit)
+                if unit.group is None:
+                    self._ready.append(unit)
+                else:
+                    key = (queue.name, unit.group)
+                    self._group_queues.setdefault(key, deque()).append(unit)
+                    if key not in self._busy_groups:
+                        self._busy_groups.add(key)
+                        self._ready.append(self._group_queues[key].popleft())
+            self._cond.notify_all()
+
+    # -- dispatching ------------------------------------------------------------------------------
+
+    def _dispatch_loop(
+        self, pool: ThreadPoolExecutor, acker: Acker, policy: ShutdownPolicy
+    ) -> None:
+        running = threading.Semaphore(self.concurrency)
+        while not self._stop.is_set():
+            with self._cond:
+                if not self._ready:
+                    self._cond.wait(0.05)
+                unit = self._ready.popleft() if self._ready else None
+                idle = not self._held
+                completed, self._completed = self._completed, BatchProcessingResult("*")
+            # While jobs run without finishing there is nothing to report: an idle timer must
+            # not fire under a long job.
+            if completed.total_count() or idle:
+                policy.update_state(completed)
+                if policy.need_shutdown():
+                    if unit is not None:
+                        with self._cond:
+                            self._ready.appendleft(unit)
+                    return
+            if unit is None:
+                continue
+            while not running.acquire(timeout=0.1):
+                if self._stop.is_set():
+                    with self._cond:
+                        self._ready.appendleft(unit)
+                    return
+            unit.started = True
+            pool.submit(self._handle, unit, acker, running)
+
+    def _handle(self, unit: _Unit, acker: Acker, running: threading.Semaphore) -> None:
+        queue = unit.queue
+        try:
+            if len(unit.messages) == 1 and not queue.batching_policy.batching_enabled:
+                result = queue.process_message(unit.messages[0])
+            else:
+                result = queue.process_messages(unit.messages)
+        except Exception:  # a processor bug must not kill the handler thread
+            logger.exception("processor of queue %s raised", queue.name)
+            result = ProcessingResult(False)
+        try:
+            self._settle(unit, result, acker)
+        finally:
+            running.release()
+            self._finish(unit, result.success)
+
+    def _settle(self, unit: _Unit, result: ProcessingResult, acker: Acker) -> None:
+        queue = unit.queue
+        for message in unit.messages:
+            if result.success:
+                acker.delete(queue, message)
+            elif result.invalid_reason and queue.dead_letter_invalid:
+                try:
+                    moved = dead_letter(queue, message, result.invalid_reason)
+                except Exception:  # left to backoff and redrive instead
+                    logger.exception("moving message to the dead-letter queue failed")
+                    moved = False
+                if not moved:
+                    acker.change(queue, message, backoff_for(queue, message, result))
+            else:
+                acker.change(queue, message, backoff_for(queue, message, result))
+
+    def _finish(self, unit: _Unit, success: bool) -> None:
+        with self._cond:
+            self._held.discard(unit)
+            for message in unit.messages:
+                self._completed.update_with_message(message, success)
+            if success:
+                self.stats.succeeded += len(unit.messages)
+            else:
+                self.stats.failed += len(unit.messages)
+            if unit.group is not None:
+                key = (unit.queue.name, unit.group)
+                waiting = self._group_queues.get(key)
+                if waiting and not success:
+                    # A failed FIFO message will come back first: the rest of its group must
+                    # not run before it, so it goes back to the queue untouched.
+                    for later in waiting:
+                        self._held.discard(later)
+                        for message in later.messages:
+                            self._acker_release(later.queue, message)
+                    waiting.clear()
+                if waiting:
+                    self._ready.append(waiting.popleft())
+                else:
+                    self._busy_groups.discard(key)
+                    self._group_queues.pop(key, None)
+            self._cond.notify_all()
+
+    def _acker_release(self, queue: GenericQueue, message: Message) -> None:
+        if self._acker is not None:
+            self._acker.change(queue, message, 0)
+            self.stats.released += 1
+
+    # -- visibility ------------------------------------------------------------------------------
+
+    def _heartbeat_loop(self, acker: Acker) -> None:
+        while not self._stop.wait(0.25):
+            now = self.clock()
+            with self._cond:
+                held = list(self._held)
+            for unit in held:
+                timeout = unit.queue.settings.visibility_timeout
+                deadline = max(unit.received_at + timeout, unit.extended_to)
+                if now < deadline - timeout / 2 or now - unit.received_at >= MAX_VISIBILITY_TIMEOUT:
+                    continue
+                extension = int(min(timeout, MAX_VISIBILITY_TIMEOUT - (now - unit.received_at)))
+                unit.extended_to = now + extension
+                for message in unit.messages:
+                    acker.change(unit.queue, message, extension)
+            acker.flush()
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    def _release_unstarted(self, acker: Acker) -> None:
+        with self._cond:
+            waiting = [u for u in self._held if not u.started]
+            for unit in waiting:
+                self._held.discard(unit)
+            self._ready.clear()
+            self._group_queues.clear()
+        for unit in waiting:
+            for message in unit.messages:
+                acker.change(unit.queue, message, 0)
+                self.stats.released += 1
+        if waiting:
+            logger.info("released %d received but unstarted messages", self.stats.released)
+
+    def _wait_running(self) -> None:
+        deadline = time.monotonic() + self.grace_period
+        with self._cond:
+            while self._held and time.monotonic() < deadline:
+                self._cond.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            if self._held:
+                logger.warning(
+                    "%d jobs still running after the %.0f s grace period; their messages "
+                    "return to the queue when their visibility timeout ends",
+                    len(self._held),
+                    self.grace_period,
+                )
