@@ -18,7 +18,8 @@ from sqs_contracts.errors import (
     SQSError,
 )
 from sqs_contracts.management import create_fifo_queue, create_standard_queue, delete_queue
-from sqs_contracts.queues import GenericQueue, JobQueue, RawQueue
+from sqs_contracts.queues import GenericQueue, JobQueue
+from sqs_contracts.raw_queue import RawQueue
 from sqs_contracts.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.sessions.clock import ManualClock
 from sqs_contracts.sessions.memory import MemorySession

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqs_contracts.processing import _SEND_ATTRIBUTE_KEYS
-from sqs_contracts.queues import GenericQueue, RawQueue
+from sqs_contracts.queues import GenericQueue
+from sqs_contracts.raw_queue import RawQueue
 
 
 class PushBackSender:

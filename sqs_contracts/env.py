@@ -19,7 +19,8 @@ from sqs_contracts.context import JobContext, SQSContext
 from sqs_contracts.errors import HandlerError, NoCurrentEnv, QueueConfigError, UnknownJob
 from sqs_contracts.management import RedrivePolicy
 from sqs_contracts.processors import Processor
-from sqs_contracts.queues import GenericQueue, JobQueue, RawQueue
+from sqs_contracts.queues import GenericQueue, JobQueue
+from sqs_contracts.raw_queue import RawQueue
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.sessions.boto import BotoSession
 from sqs_contracts.shutdown_policies import NeverShutdown, ShutdownPolicy
@@ -84,8 +85,11 @@ class SQSEnv:
         region_name: str | None = None,
         allowed_content_types: Collection[str] | None = None,
         sqs_client: Any = None,
+        sqs_resource: Any = None,
     ) -> None:
         global _last_created
+        # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
+        del sqs_resource
         self.session: SQSSession = _make_session(
             session,
             sqs_client,

@@ -147,6 +147,12 @@ def decode_message(
     content_type = _attribute(message, CONTENT_TYPE)
     if content_type is None:
         raise InvalidMessage("message has no ContentType attribute", job_name=job_name)
+    codec = CONTENT_TYPES_CODECS.get(content_type)
+    if codec is None:
+        raise InvalidMessage(
+            f"unknown content type {content_type!r} (known: {sorted(CONTENT_TYPES_CODECS)})",
+            job_name=job_name,
+        )
     if content_type not in allowed_content_types:
         raise ContentTypeNotAllowed(
             f"content type {content_type!r} is not allowed by this consumer (allowed: "
@@ -154,10 +160,6 @@ def decode_message(
             f"only for trusted producers: SQSEnv(allowed_content_types=[..., {content_type!r}])",
             job_name=job_name,
         )
-    try:
-        codec = CONTENT_TYPES_CODECS[content_type]
-    except KeyError:
-        raise InvalidMessage(f"unknown content type {content_type!r}", job_name=job_name) from None
     try:
         payload = codec.deserialize(message["Body"])
         raw_context = _attribute(message, JOB_CONTEXT)

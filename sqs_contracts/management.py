@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqs_contracts.errors import QueueConfigError
+from sqs_contracts.sessions.base import MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from sqs_contracts.env import SQSEnv
@@ -40,6 +41,33 @@ class RedrivePolicy:
                 "deadLetterTargetArn": attrs["Attributes"]["QueueArn"],
                 "maxReceiveCount": str(self.max_receive_count),
             }
+        )
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """What the library needs to know of a queue's SQS attributes."""
+
+    fifo: bool
+    max_message_size: int = MAX_MESSAGE_BYTES
+    visibility_timeout: int = 30
+    dead_letter_arn: str | None = None
+    max_receive_count: int | None = None
+    content_based_deduplication: bool = False
+
+    @classmethod
+    def from_attributes(cls, name: str, attributes: Mapping[str, str]) -> QueueSettings:
+        """Read the settings from a ``GetQueueAttributes`` answer."""
+        redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
+        return cls(
+            fifo=attributes.get("FifoQueue", str(name.endswith(".fifo"))).lower() == "true",
+            max_message_size=int(attributes.get("MaximumMessageSize", MAX_MESSAGE_BYTES)),
+            visibility_timeout=int(attributes.get("VisibilityTimeout", 30)),
+            dead_letter_arn=redrive.get("deadLetterTargetArn"),
+            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+            content_based_deduplication=(
+                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
+            ),
         )
 
 

@@ -17,7 +17,8 @@ from sqs_contracts.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
 
 if TYPE_CHECKING:
-    from sqs_contracts.queues import GenericQueue, JobQueue, RawQueue
+    from sqs_contracts.queues import GenericQueue, JobQueue
+    from sqs_contracts.raw_queue import RawQueue
 
 logger = logging.getLogger(__name__)
 

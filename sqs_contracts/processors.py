@@ -22,9 +22,12 @@ from sqs_contracts.results import FAILURE, SUCCESS, ProcessingResult
 if TYPE_CHECKING:
     from sqs_contracts.queues import JobQueue
 
-__all__ = ["InvalidPayload", "ProcessingResult", "Processor", "RetryJob"]
+__all__ = ["DEFAULT_CONTEXT_VAR", "InvalidPayload", "ProcessingResult", "Processor", "RetryJob"]
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT_VAR = "context"
+"""The keyword argument that receives the job context when ``pass_context=True``."""
 
 
 class InvalidPayload(InvalidMessage):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import ParamSpec
@@ -22,15 +20,15 @@ from sqs_contracts.envelope import (
     message_size,
 )
 from sqs_contracts.errors import MessageTooLarge, QueueConfigError, QueueNotFound
+from sqs_contracts.management import QueueSettings
 from sqs_contracts.processing import (
-    call_raw,
     delete_messages,
     process_grouped,
     process_received,
     unknown_job,
 )
 from sqs_contracts.results import BatchProcessingResult, ProcessingResult
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, is_nonexistent_queue
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, is_nonexistent_queue
 from sqs_contracts.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
 
 if TYPE_CHECKING:
@@ -44,36 +42,8 @@ logger = logging.getLogger(__name__)
 
 MAX_DELAY_SECONDS = 900
 _Q = TypeVar("_Q", bound="GenericQueue")
-_F = TypeVar("_F", bound=Callable[..., Any])
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-
-@dataclass(frozen=True)
-class QueueSettings:
-    """What the library needs to know of a queue's SQS attributes."""
-
-    fifo: bool
-    max_message_size: int = MAX_MESSAGE_BYTES
-    visibility_timeout: int = 30
-    dead_letter_arn: str | None = None
-    max_receive_count: int | None = None
-    content_based_deduplication: bool = False
-
-    @classmethod
-    def from_attributes(cls, name: str, attributes: Mapping[str, str]) -> QueueSettings:
-        """Read the settings from a ``GetQueueAttributes`` answer."""
-        redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
-        return cls(
-            fifo=attributes.get("FifoQueue", str(name.endswith(".fifo"))).lower() == "true",
-            max_message_size=int(attributes.get("MaximumMessageSize", MAX_MESSAGE_BYTES)),
-            visibility_timeout=int(attributes.get("VisibilityTimeout", 30)),
-            dead_letter_arn=redrive.get("deadLetterTargetArn"),
-            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
-            content_based_deduplication=(
-                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
-            ),
-        )
 
 
 class GenericQueue:
@@ -334,6 +304,35 @@ class JobQueue(GenericQueue):
 
         return connect_function(self, job_name, fn, pass_context, context_var)
 
+    def add_raw_job(
+        self,
+        job_name: str,
+        message_body: str,
+        job_context: str,
+        content_type: str,
+        delay_seconds: int | None = None,
+        deduplication_id: str | None = None,
+        group_id: str | None = None,
+    ) -> str | None:
+        """Send an already encoded body and context as a job (sqs-workers' low-level call)."""
+        attributes = {
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in (
+                ("JobName", job_name),
+                ("ContentType", content_type),
+                ("JobContext", job_context),
+            )
+        }
+        size = message_size(message_body, attributes)
+        message = OutgoingMessage(job_name, message_body, attributes, size)
+        self.prepare(
+            message,
+            delay_seconds=delay_seconds,
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+        )
+        return self.send(message)
+
     def get_processor(self, job_name: str) -> Processor | None:
         """Return the processor registered for a job name, if any."""
         return self.processors.get(job_name)
@@ -353,54 +352,3 @@ class JobQueue(GenericQueue):
     def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
         """Route a list of messages, grouped by job name, to batch processors."""
         return process_grouped(self, messages)
-
-
-class RawQueue(GenericQueue):
-    """A queue of arbitrary messages (S3 or CloudWatch events...) for one raw processor."""
-
-    def __init__(self, env: SQSEnv, name: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(env, name, *args, **kwargs)
-        self.processor: Callable[[Mapping[str, Any]], Any] | None = None
-
-    def raw_processor(self) -> Callable[[_F], _F]:
-        """Decorate the function that receives each raw message; returns the function."""
-
-        def register(fn: _F) -> _F:
-            self.connect_raw_processor(fn)
-            return fn
-
-        return register
-
-    def connect_raw_processor(self, fn: Callable[[Mapping[str, Any]], Any]) -> None:
-        """Set the function that receives each raw message."""
-        self.processor = fn
-
-    def add_raw_job(
-        self,
-        message_body: str,
-        delay_seconds: int = 0,
-        deduplication_id: str | None = None,
-        group_id: str | None = "default",
-        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> str | None:
-        """Send a body (and attributes) untouched; returns the MessageId."""
-        attributes = {k: dict(v) for k, v in (message_attributes or {}).items()}
-        message = OutgoingMessage(
-            "<raw>", message_body, attributes, message_size(message_body, attributes)
-        )
-        fifo = self.settings.fifo
-        self.prepare(
-            message,
-            delay_seconds=delay_seconds if not fifo else None,
-            group_id=group_id if fifo else None,
-            deduplication_id=deduplication_id if fifo else None,
-        )
-        return self.send(message)
-
-    def process_message(self, message: Mapping[str, Any]) -> ProcessingResult:
-        """Hand the message to the raw processor."""
-        return call_raw(self, [message])
-
-    def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
-        """Hand a list of messages to the raw processor."""
-        return call_raw(self, messages)

@@ -48,17 +48,19 @@ class IdleShutdown(_Combinable):
     def __init__(self, idle_seconds: float) -> None:
         self.idle_seconds = idle_seconds
         self._last_seen: float | None = None
+        self._idle = False
 
     def update_state(self, batch_processing_result: BatchProcessingResult) -> None:
-        """Reset the idle timer when a batch had messages."""
-        if batch_processing_result.total_count() or self._last_seen is None:
+        """Reset the idle timer when a batch had messages; an empty batch means idle."""
+        self._idle = not batch_processing_result.total_count()
+        if not self._idle or self._last_seen is None:
             self._last_seen = time.monotonic()
 
     def need_shutdown(self) -> bool:
-        """Tell whether the idle time has passed."""
+        """Tell whether the last batch was empty and the idle time has passed."""
         if self._last_seen is None:
-            self._last_seen = time.monotonic()
-        return time.monotonic() - self._last_seen >= self.idle_seconds
+            return False
+        return self._idle and time.monotonic() - self._last_seen >= self.idle_seconds
 
     def __repr__(self) -> str:
         return f"IdleShutdown({self.idle_seconds})"

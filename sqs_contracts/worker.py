@@ -265,6 +265,17 @@ class Worker:
                     with self._cond:
                         self._ready.appendleft(unit)
                     return
+            # Jobs finished while this one waited for a thread: the policy sees them before
+            # another job starts, so MaxTasksShutdown(n) on one thread runs exactly n jobs.
+            with self._cond:
+                completed, self._completed = self._completed, BatchProcessingResult("*")
+            if completed.total_count():
+                policy.update_state(completed)
+                if policy.need_shutdown():
+                    running.release()
+                    with self._cond:
+                        self._ready.appendleft(unit)
+                    return
             unit.started = True
             pool.submit(self._handle, unit, acker, running)
 
@@ -281,8 +292,9 @@ class Worker:
         try:
             self._settle(unit, result, acker)
         finally:
-            running.release()
+            # Record the outcome before freeing the thread, so the dispatcher counts it first.
             self._finish(unit, result.success)
+            running.release()
 
     def _settle(self, unit: _Unit, result: ProcessingResult, acker: Acker) -> None:
         queue = unit.queue

@@ -1,0 +1,67 @@
+"""Raw queues: arbitrary messages (S3 or CloudWatch events...) for one raw processor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqs_contracts.envelope import OutgoingMessage, message_size
+from sqs_contracts.processing import call_raw
+from sqs_contracts.queues import GenericQueue
+from sqs_contracts.results import ProcessingResult
+
+if TYPE_CHECKING:
+    from sqs_contracts.env import SQSEnv
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class RawQueue(GenericQueue):
+    """A queue of arbitrary messages (S3 or CloudWatch events...) for one raw processor."""
+
+    def __init__(self, env: SQSEnv, name: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(env, name, *args, **kwargs)
+        self.processor: Callable[[Mapping[str, Any]], Any] | None = None
+
+    def raw_processor(self) -> Callable[[_F], _F]:
+        """Decorate the function that receives each raw message; returns the function."""
+
+        def register(fn: _F) -> _F:
+            self.connect_raw_processor(fn)
+            return fn
+
+        return register
+
+    def connect_raw_processor(self, fn: Callable[[Mapping[str, Any]], Any]) -> None:
+        """Set the function that receives each raw message."""
+        self.processor = fn
+
+    def add_raw_job(
+        self,
+        message_body: str,
+        delay_seconds: int = 0,
+        deduplication_id: str | None = None,
+        group_id: str | None = "default",
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> str | None:
+        """Send a body (and attributes) untouched; returns the MessageId."""
+        attributes = {k: dict(v) for k, v in (message_attributes or {}).items()}
+        message = OutgoingMessage(
+            "<raw>", message_body, attributes, message_size(message_body, attributes)
+        )
+        fifo = self.settings.fifo
+        self.prepare(
+            message,
+            delay_seconds=delay_seconds if not fifo else None,
+            group_id=group_id if fifo else None,
+            deduplication_id=deduplication_id if fifo else None,
+        )
+        return self.send(message)
+
+    def process_message(self, message: Mapping[str, Any]) -> ProcessingResult:
+        """Hand the message to the raw processor."""
+        return call_raw(self, [message])
+
+    def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
+        """Hand a list of messages to the raw processor."""
+        return call_raw(self, messages)
