@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s typecheck``, ``nox -s lint``, ``nox -s schemas``."""
+"""Developer sessions: tests, typecheck, lint, schemas and bench (`nox -s NAME`)."""
 
 from __future__ import annotations
 
