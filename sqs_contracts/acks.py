@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqs_contracts.processing import change_visibility, delete_messages
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqs_contracts.queues import GenericQueue
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 ACK_ATTEMPTS = 4
 """Attempts per acknowledgement call before the messages are left to their visibility timeout."""
@@ -66,31 +68,31 @@ class Acker:
 
     def delete(self, queue: GenericQueue, message: Mapping[str, Any]) -> None:
         """Delete a message soon (it succeeded)."""
-        with self._lock:
-            pending = self._deletes.setdefault(queue, [])
-            pending.append(message)
-            full = pending[:] if len(pending) >= MAX_BATCH_ENTRIES else None
-            if full is not None:
-                pending.clear()
-            elif self._oldest is None:
-                self._oldest = time.monotonic()
-                self._wake.set()
-        if full is not None:
+        full = self._add(self._deletes, queue, message)
+        if full:
             self._send_deletes(queue, full)
 
     def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
         """Set a message's visibility timeout soon (it failed, or it is being released)."""
+        full = self._add(self._changes, queue, (message, timeout))
+        if full:
+            self._send_changes(queue, full)
+
+    def _add(
+        self, pending: dict[GenericQueue, list[_T]], queue: GenericQueue, item: _T
+    ) -> list[_T]:
+        """Buffer an item; return a full batch to send now (empty when there is none)."""
         with self._lock:
-            pending = self._changes.setdefault(queue, [])
-            pending.append((message, timeout))
-            full = pending[:] if len(pending) >= MAX_BATCH_ENTRIES else None
-            if full is not None:
-                pending.clear()
-            elif self._oldest is None:
+            items = pending.setdefault(queue, [])
+            items.append(item)
+            if len(items) >= MAX_BATCH_ENTRIES:
+                full = items[:]
+                items.clear()
+                return full
+            if self._oldest is None:
                 self._oldest = time.monotonic()
                 self._wake.set()
-        if full is not None:
-            self._send_changes(queue, full)
+            return []
 
     def flush(self) -> None:
         """Send everything waiting now."""

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqs_contracts.errors import QueueConfigError
 from sqs_contracts.sessions.base import MAX_MESSAGE_BYTES
@@ -127,17 +127,7 @@ def create_standard_queue(
     attributes: Mapping[str, str] | None = None,
 ) -> str:
     """Create a standard queue (with the env's prefix); returns its URL."""
-    name = _validate_name(env, queue_name, fifo=False)
-    attrs = _attributes(
-        message_retention_period=message_retention_period,
-        visibility_timeout=visibility_timeout,
-        redrive_policy=redrive_policy,
-        delay_seconds=delay_seconds,
-        maximum_message_size=maximum_message_size,
-        receive_message_wait_time_seconds=receive_message_wait_time_seconds,
-        extra=attributes,
-    )
-    return str(env.session.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"])
+    return _create(env, queue_name, fifo=False, **_options(locals()))
 
 
 def create_fifo_queue(
@@ -154,19 +144,39 @@ def create_fifo_queue(
     attributes: Mapping[str, str] | None = None,
 ) -> str:
     """Create a FIFO queue; its name must end in ``.fifo``. Returns its URL."""
-    name = _validate_name(env, queue_name, fifo=True)
-    attrs = _attributes(
-        message_retention_period=message_retention_period,
-        visibility_timeout=visibility_timeout,
-        redrive_policy=redrive_policy,
-        delay_seconds=delay_seconds,
-        maximum_message_size=maximum_message_size,
-        receive_message_wait_time_seconds=receive_message_wait_time_seconds,
-        extra=attributes,
-    )
-    attrs["FifoQueue"] = "true"
+    extra = {"FifoQueue": "true"}
     if content_based_deduplication:
-        attrs["ContentBasedDeduplication"] = "true"
+        extra["ContentBasedDeduplication"] = "true"
+    return _create(env, queue_name, fifo=True, fifo_attributes=extra, **_options(locals()))
+
+
+_OPTION_NAMES = (
+    "message_retention_period",
+    "visibility_timeout",
+    "redrive_policy",
+    "delay_seconds",
+    "maximum_message_size",
+    "receive_message_wait_time_seconds",
+)
+
+
+def _options(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    options = {name: arguments[name] for name in _OPTION_NAMES}
+    options["extra"] = arguments["attributes"]
+    return options
+
+
+def _create(
+    env: SQSEnv,
+    queue_name: str,
+    *,
+    fifo: bool,
+    fifo_attributes: Mapping[str, str] | None = None,
+    **options: Any,
+) -> str:
+    name = _validate_name(env, queue_name, fifo=fifo)
+    attrs = _attributes(**options)
+    attrs.update(fifo_attributes or {})
     return str(env.session.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"])
 
 

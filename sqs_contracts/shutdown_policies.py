@@ -85,9 +85,7 @@ class MaxTasksShutdown(_Combinable):
         return f"MaxTasksShutdown({self.max_tasks})"
 
 
-class OrShutdown(_Combinable):
-    """Stop when any of the policies says so."""
-
+class _Combined(_Combinable):
     def __init__(self, *policies: ShutdownPolicy) -> None:
         self.policies = policies
 
@@ -95,32 +93,25 @@ class OrShutdown(_Combinable):
         """Forward the result to every policy."""
         for policy in self.policies:
             policy.update_state(batch_processing_result)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.policies!r}"
+
+
+class OrShutdown(_Combined):
+    """Stop when any of the policies says so."""
 
     def need_shutdown(self) -> bool:
         """Any policy wants to stop."""
         return any(policy.need_shutdown() for policy in self.policies)
 
-    def __repr__(self) -> str:
-        return f"OrShutdown{self.policies!r}"
 
-
-class AndShutdown(_Combinable):
+class AndShutdown(_Combined):
     """Stop when all the policies say so."""
-
-    def __init__(self, *policies: ShutdownPolicy) -> None:
-        self.policies = policies
-
-    def update_state(self, batch_processing_result: BatchProcessingResult) -> None:
-        """Forward the result to every policy."""
-        for policy in self.policies:
-            policy.update_state(batch_processing_result)
 
     def need_shutdown(self) -> bool:
         """Every policy wants to stop."""
         return all(policy.need_shutdown() for policy in self.policies)
-
-    def __repr__(self) -> str:
-        return f"AndShutdown{self.policies!r}"
 
 
 NEVER_SHUTDOWN = NeverShutdown()
