@@ -1,0 +1,265 @@
+"""The results table (stdout, and the README's "Last results") and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import GROUP_BOTO3, GROUP_OURS, GROUP_SQS_WORKERS
+from benchmarks.runner import Settings, WorkloadReport
+from benchmarks.server import SQSServer
+
+PACKAGES = ("boto3", "botocore", "sqs-workers", "sqs_contracts", "pydantic", "orjson", "moto")
+
+OP_ABBREV = {
+    "SendMessage": "snd",
+    "SendMessageBatch": "sndB",
+    "ReceiveMessage": "rcv",
+    "DeleteMessage": "del",
+    "DeleteMessageBatch": "delB",
+    "ChangeMessageVisibility": "vis",
+    "ChangeMessageVisibilityBatch": "visB",
+    "GetQueueUrl": "url",
+    "GetQueueAttributes": "attr",
+    "CreateQueue": "mkq",
+}
+
+HEADERS = (
+    "lat ms",
+    "workload",
+    "impl",
+    "jobs",
+    "jobs/s",
+    "min-max",
+    "CPU us/job",
+    "req/job",
+    "by operation",
+    "stop s",
+    "vs boto3 thr/cpu",
+    "vs sqs-workers thr/cpu",
+)
+
+
+def _fmt(x: float, digits: int = 0) -> str:
+    if math.isnan(x):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _ops(by_op: dict[str, float]) -> str:
+    return " ".join(
+        f"{OP_ABBREV.get(op, op)} {v:.3f}".replace(" 0.", " .") for op, v in by_op.items()
+    )
+
+
+def _ratio(ours: WorkloadReport, base: WorkloadReport | None) -> str:
+    if base is None or not ours.runs or not base.runs:
+        return ""
+    o, b = ours.summary(), base.summary()
+    thr = o["jobs_per_s"]["median"] / b["jobs_per_s"]["median"]
+    cpu = o["cpu_us_per_job"]["median"] / b["cpu_us_per_job"]["median"]
+    return f"{thr:.2f}/{cpu:.2f}"
+
+
+def table_rows(reports: Sequence[WorkloadReport]) -> list[tuple[str, ...]]:
+    index = {(r.spec.group, r.spec.name, r.latency_ms): r for r in reports}
+    rows: list[tuple[str, ...]] = []
+    for r in reports:
+        lat = _fmt(r.latency_ms)
+        if r.status != "ok":
+            note = "not available" if r.status == "unavailable" else "ERROR"
+            rows.append(
+                (lat, r.spec.name, r.spec.group, "", note, "", "", "", r.reason[:60], "", "", "")
+            )
+            continue
+        s = r.summary()
+        thr = s["jobs_per_s"]
+        vs_boto3 = vs_sqsw = ""
+        if r.spec.group == GROUP_OURS:
+            vs_boto3 = _ratio(r, index.get((GROUP_BOTO3, r.spec.name, r.latency_ms)))
+            vs_sqsw = _ratio(r, index.get((GROUP_SQS_WORKERS, r.spec.name, r.latency_ms)))
+        rows.append(
+            (
+                lat,
+                r.spec.name,
+                r.spec.group,
+                str(r.jobs),
+                _fmt(thr["median"]),
+                f"{_fmt(thr['min'])}-{_fmt(thr['max'])}",
+                _fmt(s["cpu_us_per_job"]["median"]),
+                f"{s['requests_per_job']:.3f}",
+                _ops(s["requests_per_job_by_op"]),
+                _fmt(s["stop_s"]["median"], 2),
+                vs_boto3,
+                vs_sqsw,
+            )
+        )
+    return rows
+
+
+def format_table(reports: Sequence[WorkloadReport], markdown: bool = False) -> str:
+    """The aligned table (or a Markdown one); ratio columns only if sqs_contracts rows exist."""
+    rows = table_rows(reports)
+    headers: tuple[str, ...] = HEADERS
+    if not any(r.spec.group == GROUP_OURS for r in reports):
+        headers, rows = headers[:-2], [row[:-2] for row in rows]
+    right = {0, 3, 4, 5, 6, 7, 9}
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return ("| " + " | ".join(padded) + " |") if markdown else "  ".join(padded).rstrip()
+
+    out = [line(headers)]
+    if markdown:
+        rule = [
+            ("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+        ]
+        out.append("|" + "|".join(rule) + "|")
+    else:
+        out.append("  ".join("-" * w for w in widths))
+    prev_lat = None
+    for row in rows:
+        if not markdown and prev_lat is not None and row[0] != prev_lat:
+            out.append("")
+        prev_lat = row[0]
+        out.append(line(row))
+    return "\n".join(out)
+
+
+def machine_info(server: SQSServer, settings: Settings) -> dict[str, Any]:
+    versions: dict[str, str] = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "packages": versions,
+        "server": {"kind": server.kind, "version": server.version, "note": server.note},
+        "proxy_mode": settings.proxy_mode,
+    }
+
+
+def write_json(
+    out_dir: Path,
+    reports: Sequence[WorkloadReport],
+    server: SQSServer,
+    settings: Settings,
+    started: datetime,
+    elapsed: float,
+    import_errors: dict[str, str],
+) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "started": started.isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed, 1),
+        "machine": machine_info(server, settings),
+        "settings": {
+            "latencies_ms": list(settings.latencies_ms),
+            "repeat": settings.repeat,
+            "n": settings.n,
+            "io_n": settings.io_n,
+            "io_sleep_s": settings.io_sleep,
+            "quick": settings.quick,
+            "proxy_at_zero": settings.proxy_at_zero,
+        },
+        "import_errors": import_errors,
+        "results": [r.to_json() for r in reports],
+    }
+    text = json.dumps(_no_nan(doc), indent=2, allow_nan=False) + "\n"
+    stamp = started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"{stamp}.json"
+    path.write_text(text)
+    (out_dir / "latest.json").write_text(text)
+    return path
+
+
+def _no_nan(obj: Any) -> Any:
+    """NaN (a number not measured, e.g. proxy CPU without a proxy) becomes JSON null."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _no_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_no_nan(v) for v in obj]
+    return obj
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def reports_from_json(doc: dict[str, Any]) -> list[WorkloadReport]:
+    """Rebuild the reports of a results file, to print its table again."""
+    from benchmarks.harness import RunResult, WorkloadSpec
+
+    reports: list[WorkloadReport] = []
+    for item in doc["results"]:
+        spec = WorkloadSpec(item["workload"], item["group"], lambda ctx: None, "throughput", "")
+        report = WorkloadReport(spec, item["latency_ms"], item["status"], item["reason"])
+        for run in item["runs"]:
+            nan = float("nan")
+            report.runs.append(
+                RunResult(
+                    jobs=run["jobs"],
+                    wall=run["wall_s"],
+                    cpu=run["cpu_s"],
+                    requests=run["requests"],
+                    http_requests=run["http_requests"],
+                    proxy_cpu=nan if run["proxy_cpu_s"] is None else run["proxy_cpu_s"],
+                    server_cpu=nan if run["server_cpu_s"] is None else run["server_cpu_s"],
+                    extra=run.get("extra", {}),
+                )
+            )
+        reports.append(report)
+    return reports
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report", description="Print the table of a results file."
+    )
+    parser.add_argument(
+        "path", type=Path, nargs="?", default=Path(__file__).parent / "results" / "latest.json"
+    )
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table")
+    parser.add_argument(
+        "--groups", default="", help="comma-separated groups to keep, e.g. boto3,sqs-workers"
+    )
+    args = parser.parse_args(argv)
+    doc = json.loads(args.path.read_text())
+    reports = reports_from_json(doc)
+    if args.groups:
+        keep = set(args.groups.split(","))
+        reports = [r for r in reports if r.spec.group in keep]
+    m = doc["machine"]
+    print(
+        f"{doc['started']}: {m['cpu_count']} CPUs, Python {m['python']}, "
+        f"{m['server']['kind']} {m['server']['version']}, boto3 {m['packages']['boto3']}, "
+        f"sqs-workers {m['packages']['sqs-workers']}; N={doc['settings']['n']}, "
+        f"repeat {doc['settings']['repeat']}, {doc['elapsed_s']:.0f} s in all\n"
+    )
+    print(format_table(reports, markdown=args.markdown))
+
+
+if __name__ == "__main__":
+    main()

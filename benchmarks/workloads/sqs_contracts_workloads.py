@@ -1,0 +1,185 @@
+"""sqs_contracts itself, through its public API (DESIGN.md section 1).
+
+Every run gets a fresh queue, so the contract class is built per run with
+``types.new_class`` (the queue name is a class keyword). Until the library has the names
+used here, each workload reports "not available" with the missing name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.harness import (
+    GROUP_OURS,
+    JOB_NAME,
+    Context,
+    WorkloadFn,
+    WorkloadUnavailable,
+    check,
+    job_kwargs,
+)
+from benchmarks.harness import workload as _workload
+
+
+def workload(name: str, **kw: Any) -> Callable[[WorkloadFn], WorkloadFn]:
+    return _workload(name, GROUP_OURS, **kw)
+
+
+class _API:
+    """The library names the workloads use, imported when a workload runs."""
+
+    def __init__(self) -> None:
+        try:
+            from sqs_contracts import SQSEnv, Task
+            from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown
+        except ImportError as exc:
+            raise WorkloadUnavailable(f"sqs_contracts lacks the API: {exc}") from None
+        self.SQSEnv = SQSEnv
+        self.Task = Task
+        self.IdleShutdown = IdleShutdown
+        self.MaxTasksShutdown = MaxTasksShutdown
+        self.client: Any = None
+
+    def env(self, ctx: Context) -> Any:
+        env = self.SQSEnv(endpoint_url=ctx.endpoint_url, region_name=ctx.region)
+        client = _find_client(env)
+        if client is None:
+            raise WorkloadUnavailable("cannot find the boto3 client of SQSEnv to count requests")
+        self.client = ctx.attach(client)
+        return env
+
+    def task_class(self, queue: str) -> Any:
+        """``class Small(Task, queue=queue, name="small")`` with three string fields."""
+
+        def body(ns: dict[str, Any]) -> None:
+            ns["__annotations__"] = {"to": str, "subject": str, "body": str}
+            ns["__module__"] = __name__
+
+        return types.new_class("Small", (self.Task,), {"queue": queue, "name": JOB_NAME}, body)
+
+    def shutdown_policy(self, n: int) -> Any:
+        max_tasks, idle = self.MaxTasksShutdown(n), self.IdleShutdown(2)
+        try:
+            return max_tasks | idle
+        except TypeError:
+            from sqs_contracts.shutdown_policies import OrShutdown
+
+            return OrShutdown(max_tasks, idle)
+
+
+def _find_client(env: Any) -> Any:
+    """The boto3 client behind an SQSEnv (``env.session.client`` for a BotoSession)."""
+    for path in ("session.client", "sqs_client", "client", "_session.client"):
+        obj: Any = env
+        for attr in path.split("."):
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None and hasattr(obj, "meta"):
+            return obj
+    return None
+
+
+def _activate(env: Any) -> Any:
+    activate = getattr(env, "activate", None)
+    return activate() if activate is not None else contextlib.nullcontext()
+
+
+@workload("enqueue.single", sizing="sequential", description="Small(...).delay() per job")
+def enqueue_single(ctx: Context) -> None:
+    api = _API()
+    env = api.env(ctx)
+    name, url = ctx.new_queue()
+    small = api.task_class(name)
+    n = ctx.jobs
+    with _activate(env):
+        small(**job_kwargs(0)).delay()  # warm up: resolve the queue URL before measuring
+        with ctx.measure(n):
+            for i in range(1, n + 1):
+                small(**job_kwargs(i)).delay()
+    check(ctx.visible_messages(url) == n + 1, "not every message arrived")
+
+
+@workload("enqueue.batch", description="Small(...).delay() inside env.batch()")
+def enqueue_batch(ctx: Context) -> None:
+    api = _API()
+    env = api.env(ctx)
+    name, url = ctx.new_queue()
+    small = api.task_class(name)
+    n = ctx.jobs
+    with _activate(env):
+        small(**job_kwargs(0)).delay()
+        with ctx.measure(n), env.batch():
+            for i in range(1, n + 1):
+                small(**job_kwargs(i)).delay()
+    check(ctx.visible_messages(url) == n + 1, "not every message arrived")
+
+
+def _process(ctx: Context, concurrency: int, sleep: float) -> None:
+    api = _API()
+    env = api.env(ctx)
+    name, url = ctx.new_queue()
+    small = api.task_class(name)
+    n = ctx.jobs
+    ctx.prefill(url, n)
+    ctx.warm_up(api.client, url)
+    lock = threading.Lock()
+    handled = [0]
+
+    def handler(task: Any) -> None:
+        with lock:
+            handled[0] += 1
+        if sleep:
+            time.sleep(sleep)
+
+    handler.__annotations__ = {"task": small, "return": None}  # the contract it accepts
+    env.handler(small)(handler)
+    worker = env.worker(concurrency=concurrency)
+    with _activate(env), ctx.measure(n, until_acked=True):
+        worker.run(name, shutdown_policy=api.shutdown_policy(n))
+    # At-least-once: moto can hand one message to two concurrent receives, so a duplicate is
+    # allowed; a missing job or a message left behind is not.
+    check(handled[0] >= n, f"handled {handled[0]} jobs, expected at least {n}")
+    check(ctx.visible_messages(url) == 0, "messages left in the queue")
+
+
+@workload(
+    "process.c1", sizing="single-loop", description="env.worker(concurrency=1).run(), no-op handler"
+)
+def process_c1(ctx: Context) -> None:
+    _process(ctx, 1, 0.0)
+
+
+@workload("process.c8", description="env.worker(concurrency=8).run(), no-op handler")
+def process_c8(ctx: Context) -> None:
+    _process(ctx, 8, 0.0)
+
+
+@workload("process.c32", description="env.worker(concurrency=32).run(), no-op handler")
+def process_c32(ctx: Context) -> None:
+    _process(ctx, 32, 0.0)
+
+
+@workload("io.c1", sizing="io", description="concurrency 1, handler sleeps 20 ms")
+def io_c1(ctx: Context) -> None:
+    _process(ctx, 1, ctx.io_sleep)
+
+
+@workload("io.c4", sizing="io", description="concurrency 4, handler sleeps 20 ms")
+def io_c4(ctx: Context) -> None:
+    _process(ctx, 4, ctx.io_sleep)
+
+
+@workload("io.c16", sizing="io", description="concurrency 16, handler sleeps 20 ms")
+def io_c16(ctx: Context) -> None:
+    _process(ctx, 16, ctx.io_sleep)
+
+
+@workload("io.c32", sizing="io", description="concurrency 32, handler sleeps 20 ms")
+def io_c32(ctx: Context) -> None:
+    _process(ctx, 32, ctx.io_sleep)
