@@ -1,0 +1,138 @@
+"""Concurrency: threads speed up slow handlers, FIFO groups stay in order, heartbeats."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import defaultdict
+
+from backends import Backend
+
+from sqs_contracts import IMMEDIATE_RETURN, Task, create_standard_queue
+from sqs_contracts.shutdown_policies import MaxTasksShutdown
+
+from .contracts import SLOW_JOBS, Job, OrderJob
+from .helpers import after, counts, make_env, make_queue, receive_all, run_worker
+
+JOBS = 200
+SLEEP = 0.05
+
+
+def _seconds_per_job(backend: Backend, concurrency: int, run: int) -> float:
+    """Handler seconds per job, first call to last return, running ``run`` of JOBS jobs.
+
+    The jobs are spread over four queues of one worker: moto's ReceiveMessage reads the
+    attributes of the whole queue for each message it returns (quadratic in the queue's
+    length) and runs in this process, so one long queue would measure moto, not the worker.
+    """
+    env = make_env(backend)
+    starts: list[float] = []
+    ends: list[float] = []
+    done: list[int] = []
+    lock = threading.Lock()
+
+    def handle(task: Task) -> None:
+        start = time.monotonic()
+        time.sleep(SLEEP)
+        with lock:
+            starts.append(start)
+            ends.append(time.monotonic())
+            done.append(task.n)  # type: ignore[attr-defined]
+
+    for contract in SLOW_JOBS:
+        make_queue(backend, env, contract.queue_name())
+        env.handler(contract)(handle)
+    with env.batch():
+        for n in range(JOBS):
+            SLOW_JOBS[n % len(SLOW_JOBS)](n=n).delay(env=env)
+    names = [contract.queue_name() for contract in SLOW_JOBS]
+    stats = run_worker(env, *names, policy=after(run), concurrency=concurrency, timeout=60)
+    assert stats.succeeded == run
+    assert len(set(done)) == run
+    return (max(ends) - min(starts)) / run
+
+
+def test_eight_threads_run_slow_jobs_at_least_five_times_faster(backend: Backend) -> None:
+    # One thread runs a quarter of the jobs: its time per job does not depend on how many
+    # wait behind it, and the whole 200 would take ten seconds per backend.
+    sequential = _seconds_per_job(backend, concurrency=1, run=JOBS // 4)
+    concurrent = _seconds_per_job(backend, concurrency=8, run=JOBS)
+    assert sequential >= SLEEP
+    assert sequential / concurrent >= 5, (sequential, concurrent)
+
+
+def test_fifo_groups_stay_in_order_under_concurrency(backend: Backend) -> None:
+    env = make_env(backend, backoff_policy=IMMEDIATE_RETURN)
+    make_queue(backend, env, "orders.fifo", content_based_deduplication=True)
+    groups = [f"g{i}" for i in range(5)]
+    per_group = 12
+    attempts: dict[str, list[int]] = defaultdict(list)
+    running: set[str] = set()
+    overlaps: list[str] = []
+    failed_once: set[tuple[str, int]] = set()
+    lock = threading.Lock()
+
+    @env.handler(OrderJob)
+    def handle(task: OrderJob) -> None:
+        with lock:
+            if task.group in running:
+                overlaps.append(task.group)
+            running.add(task.group)
+            attempts[task.group].append(task.seq)
+        try:
+            time.sleep(random.uniform(0, 0.01))
+            # The fourth message of g0 fails once: it must run again before g0's later ones.
+            if (task.group, task.seq) == ("g0", 3) and ("g0", 3) not in failed_once:
+                failed_once.add(("g0", 3))
+                raise ConnectionError("try again")
+        finally:
+            with lock:
+                running.discard(task.group)
+
+    with env.batch():
+        for seq in range(per_group):
+            for group in groups:
+                OrderJob(group=group, seq=seq).delay(env=env, group_id=group)
+    total = len(groups) * per_group + 1
+    # moto's ReceiveMessage checks a snapshot of the busy groups taken when a long poll starts,
+    # without a lock: two receive threads can get messages of one group out of order there.
+    receivers = None if backend.is_memory else 1
+    stats = run_worker(env, "orders.fifo", policy=after(total), concurrency=8, receivers=receivers)
+
+    assert (stats.succeeded, stats.failed) == (total - 1, 1)
+    assert not overlaps
+    assert attempts["g0"] == [0, 1, 2, 3, 3, *range(4, per_group)]
+    for group in groups[1:]:
+        assert attempts[group] == list(range(per_group)), group
+    assert counts(env, "orders.fifo") == (0, 0)
+
+
+def test_heartbeat_keeps_a_long_job_from_being_redelivered(backend: Backend) -> None:
+    env = make_env(backend)
+    if backend.is_memory:
+        visibility, steps, step, pause = 30, 8, 7.5, 0.3
+    else:
+        visibility, steps, step, pause = 2, 1, 4.0, 0.0
+    url = create_standard_queue(env, "jobs", visibility_timeout=visibility)
+    backend.created.append(url)
+    calls: list[int] = []
+
+    @env.handler(Job)
+    def handle(task: Job) -> None:
+        calls.append(task.n)
+        # Runs for twice the visibility timeout or more of the queue's time.
+        for _ in range(steps):
+            if backend.is_memory:
+                backend.advance(step)
+                time.sleep(pause)
+            else:
+                time.sleep(step)
+
+    Job(n=1).delay(env=env)
+    stats = run_worker(env, "jobs", policy=MaxTasksShutdown(1), concurrency=4)
+
+    assert calls == [1]
+    assert stats.succeeded == 1
+    assert receive_all(env, "jobs") == []
+    assert counts(env, "jobs") == (0, 0)
