@@ -9,7 +9,7 @@ from typing import Any
 
 from backends import Backend
 
-from sqs_contracts import SQSEnv, create_fifo_queue, create_standard_queue
+from sqs_contracts import MemorySession, SQSEnv, create_fifo_queue, create_standard_queue
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown, ShutdownPolicy
 from sqs_contracts.worker import Worker, WorkerStats
 
@@ -52,6 +52,10 @@ def run_worker(
     """Run a worker until its policy stops it; fail the test if it runs past ``timeout``."""
     options.setdefault("wait_seconds", 1)
     options.setdefault("handle_signals", False)
+    if not isinstance(env.session, MemorySession):
+        # moto picks messages without a lock: two receives in flight on one queue can get the
+        # same message, which would look like a duplicate delivery of ours.
+        options.setdefault("receivers", 1)
     worker = env.worker(concurrency=concurrency, **options)
     guard = Guard(worker, timeout)
     try:

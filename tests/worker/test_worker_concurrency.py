@@ -65,8 +65,8 @@ def test_eight_threads_run_slow_jobs_at_least_five_times_faster(backend: Backend
 def test_fifo_groups_stay_in_order_under_concurrency(backend: Backend) -> None:
     env = make_env(backend, backoff_policy=IMMEDIATE_RETURN)
     make_queue(backend, env, "orders.fifo", content_based_deduplication=True)
-    groups = [f"g{i}" for i in range(5)]
-    per_group = 12
+    groups = [f"g{i}" for i in range(4)]
+    per_group = 10
     attempts: dict[str, list[int]] = defaultdict(list)
     running: set[str] = set()
     overlaps: list[str] = []
