@@ -208,21 +208,18 @@ class Worker:
 
     def _accept(self, queue: GenericQueue, messages: list[dict[str, Any]], batch_size: int) -> None:
         now = self.clock()
-        if batch_size > 1:
-            units = [
-                _Unit(queue, messages[i : i + batch_size], None, now)
-                for i in range(0, len(messages), batch_size)
-            ]
-        else:
-            units = [
-                _Unit(
-                    queue,
-                    [m],
-                    m.get("Attributes", {}).get("MessageGroupId") if queue.settings.fifo else None,
-                    now,
-                )
-                for m in messages
-            ]
+        fifo = queue.settings.fifo
+        # On FIFO queues a unit holds messages of one group, so its group keeps them in order
+        # (batches too: two batches of a group must not run at the same time).
+        chunks: dict[str | None, list[dict[str, Any]]] = {}
+        for message in messages:
+            group = message.get("Attributes", {}).get("MessageGroupId") if fifo else None
+            chunks.setdefault(group, []).append(message)
+        units = [
+            _Unit(queue, group_messages[i : i + batch_size], group, now)
+            for group, group_messages in chunks.items()
+            for i in range(0, len(group_messages), batch_size)
+        ]
         with self._cond:
             for unit in units:
                 self._held.add(unit)

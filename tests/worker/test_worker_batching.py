@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqs_contracts import ConstantBackoff, JobContext, RetryJob
 from sqs_contracts.batching import BatchMessages
 from sqs_contracts.processors import Processor
 
-from .contracts import BatchJob, Job
+from .contracts import BatchJob, Job, OrderJob
 from .helpers import after, counts, make_env, make_queue, receive_all, run_worker
 
 
@@ -126,3 +128,31 @@ def test_custom_processor_wraps_every_handler_call(backend: Backend) -> None:
         assert steps == ["before", "after"]
     assert {name for _, _, name in RecordingProcessor.calls} == {"Job"}
     assert isinstance(env.queue("jobs").processors["Job"], RecordingProcessor)
+
+
+def test_fifo_batches_keep_each_group_in_order(backend: Backend) -> None:
+    env = make_env(backend)
+    make_queue(backend, env, "orders.fifo", content_based_deduplication=True)
+    env.queue("orders.fifo", batching_policy=BatchMessages(3))
+    seen: dict[str, list[int]] = {}
+    sizes: list[int] = []
+    lock = threading.Lock()
+
+    @env.handler(OrderJob)  # type: ignore[arg-type]
+    def handle(tasks: list[OrderJob]) -> None:
+        time.sleep(random.uniform(0, 0.02))
+        with lock:
+            sizes.append(len(tasks))
+            for task in tasks:
+                seen.setdefault(task.group, []).append(task.seq)
+
+    per_group = 15
+    with env.batch():
+        for seq in range(per_group):
+            for group in ("a", "b"):
+                OrderJob(group=group, seq=seq).delay(env=env, group_id=group)
+    stats = run_worker(env, "orders.fifo", policy=after(2 * per_group), concurrency=4)
+
+    assert stats.succeeded == 2 * per_group
+    assert max(sizes) <= 3
+    assert seen == {"a": list(range(per_group)), "b": list(range(per_group))}

@@ -63,10 +63,17 @@ def _send_bad_messages(backend: Backend, env: SQSEnv) -> dict[str, Sent]:
 
 
 def _check_logged(caplog: pytest.LogCaptureFixture, sent: dict[str, Sent]) -> None:
+    """Each broken message is logged at ERROR with its queue, job name, id and the reason."""
     for message_id, message in sent.items():
-        lines = [r.getMessage() for r in caplog.records if message_id in r.getMessage()]
-        logged = [line for line in lines if "bad" in line and message.job_name in line]
-        assert any(message.reason in line for line in logged), (message, lines)
+        records = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.ERROR
+            and message_id in r.getMessage()
+            and getattr(r, "queue_name", None) == "bad"
+            and getattr(r, "job_name", None) == message.job_name
+        ]
+        assert any(message.reason in r.getMessage() for r in records), (message, caplog.text)
 
 
 def _handled_env(

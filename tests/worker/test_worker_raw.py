@@ -73,8 +73,9 @@ def test_dead_letter_queue_pushes_back_to_a_fifo_queue(backend: Backend) -> None
     make_queue(backend, env, "raw_dead.fifo")
     upstream = env.queue("raw.fifo", RawQueue)
     dead = env.queue("raw_dead.fifo", DeadLetterQueue.maker(upstream))
+    dead_ids = {}
     for group, n in [("g1", 0), ("g2", 1), ("g1", 2)]:
-        dead.add_raw_job(
+        dead_ids[f"body-{n}"] = dead.add_raw_job(
             f"body-{n}", group_id=group, deduplication_id=f"dedup-{n}", message_attributes=SOURCE
         )
 
@@ -87,14 +88,39 @@ def test_dead_letter_queue_pushes_back_to_a_fifo_queue(backend: Backend) -> None
         m["Body"]: (m["Attributes"]["MessageGroupId"], m["Attributes"]["MessageDeduplicationId"])
         for m in back
     }
+    # Same group; deduplicated on the dead-letter message's id (see the next test).
     assert seen == {
-        "body-0": ("g1", "dedup-0"),
-        "body-1": ("g2", "dedup-1"),
-        "body-2": ("g1", "dedup-2"),
+        "body-0": ("g1", dead_ids["body-0"]),
+        "body-1": ("g2", dead_ids["body-1"]),
+        "body-2": ("g1", dead_ids["body-2"]),
     }
     assert all(attribute(m, "Source") == "s3" for m in back)
     g1 = [m["Body"] for m in back if m["Attributes"]["MessageGroupId"] == "g1"]
     assert g1 == ["body-0", "body-2"]
+
+
+def test_fifo_message_pushed_back_soon_after_its_redrive_is_not_lost(backend: Backend) -> None:
+    env = make_env(backend)
+    make_queue(backend, env, "raw_dead.fifo")
+    make_queue(backend, env, "raw.fifo", redrive_policy=env.redrive_policy("raw_dead.fifo", 1))
+    upstream = env.queue("raw.fifo", RawQueue)
+    upstream.add_raw_job("again", group_id="g", deduplication_id="once")
+    # Its one delivery fails; the next receive moves it to the dead-letter queue.
+    [first] = upstream.get_raw_messages(0)
+    env.session.change_message_visibility(
+        QueueUrl=upstream.url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert upstream.get_raw_messages(0) == []
+    env.queue("raw_dead.fifo", DeadLetterQueue.maker(upstream))
+
+    # Well within SQS's five-minute deduplication window of the original send.
+    stats = run_worker(env, "raw_dead.fifo", policy=after(1))
+
+    assert stats.succeeded == 1
+    assert counts(env, "raw_dead.fifo") == (0, 0)
+    [back] = receive_all(env, "raw.fifo")
+    assert back["Body"] == "again"
+    assert back["Attributes"]["MessageGroupId"] == "g"
 
 
 def test_copy_processors_runs_a_dead_letter_queue_in_place(backend: Backend) -> None:
@@ -177,16 +203,14 @@ def test_env_process_queues_runs_several_queues(
     monkeypatch.setattr(env, "worker", guarded_worker)
     Job(n=1).delay(env=env)
     BatchJob(n=2).delay(env=env)
-    env.process_queues(["jobs", "batched"], shutdown_policy_maker=lambda: IdleShutdown(1))
+    try:
+        env.process_queues(["jobs", "batched"], shutdown_policy_maker=lambda: IdleShutdown(1))
+    finally:
+        for guard in guards:
+            guard.cancel()
+    assert not any(guard.fired for guard in guards)
     assert sorted(handled) == ["batch-2", "job-1"]
-    assert workers[0].concurrency == 2
-
-    # Without names: every queue with the env's prefix.
-    Job(n=3).delay(env=env)
-    env.process_queues(shutdown_policy_maker=lambda: IdleShutdown(0.5))
-    assert sorted(handled) == ["batch-2", "job-1", "job-3"]
-    assert sorted(workers[1].stats.queues) == ["batched", "jobs"]
-    for guard in guards:
-        guard.cancel()
-        assert not guard.fired
+    [worker] = workers
+    assert worker.concurrency == 2
+    assert worker.stats.queues == ["jobs", "batched"]
     assert counts(env, "jobs") == counts(env, "batched") == (0, 0)
