@@ -17,7 +17,13 @@ class PushBackSender:
         self.upstream_queue = upstream_queue
 
     def __call__(self, message: Mapping[str, Any]) -> None:
-        """Push one message back: 1 s delay on standard queues, same group/dedup ids on FIFO."""
+        """Push one message back: 1 s delay on standard queues, same group on FIFO.
+
+        On FIFO the deduplication id is the dead-letter message's id, not the original one:
+        SQS would drop a send repeating the original id within its five-minute window (a
+        message that failed fast and is pushed back at once), while the dead-letter id still
+        makes a repeated push of the same dead-letter message a no-op.
+        """
         upstream = self.upstream_queue
         kwargs: dict[str, Any] = {"QueueUrl": upstream.url, "MessageBody": message["Body"]}
         attributes = {
@@ -29,9 +35,7 @@ class PushBackSender:
         if upstream.settings.fifo:
             system = message.get("Attributes", {})
             kwargs["MessageGroupId"] = system.get("MessageGroupId", "default")
-            kwargs["MessageDeduplicationId"] = system.get(
-                "MessageDeduplicationId", message["MessageId"]
-            )
+            kwargs["MessageDeduplicationId"] = message["MessageId"]
         else:
             kwargs["DelaySeconds"] = 1
         upstream.env.session.send_message(**kwargs)
