@@ -9,20 +9,20 @@ handlers finish (within ``grace_period``) and flushes pending acknowledgements.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from sqs_contracts.acks import Acker
+from sqs_contracts.acks import Acker, with_retries
 from sqs_contracts.backoff_policies import MAX_VISIBILITY_TIMEOUT
-from sqs_contracts.processing import backoff_for, dead_letter
+from sqs_contracts.processing import backoff_for, change_visibility, dead_letter
 from sqs_contracts.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
 from sqs_contracts.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
@@ -90,20 +90,30 @@ class Worker:
             session_clock.time if session_clock is not None else time.monotonic
         )
         self._stop = threading.Event()
-        self._cond = threading.Condition()
+        # One lock, three conditions: handlers wait for work, receivers for room, and the
+        # shutdown for running jobs; each wakes only the threads that can act.
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
+        self._quiet = threading.Condition(self._lock)
         self._held: set[_Unit] = set()
         self._ready: deque[_Unit] = deque()
         self._group_queues: dict[tuple[str, str], deque[_Unit]] = {}
         self._busy_groups: set[tuple[str, str]] = set()
-        self._completed = BatchProcessingResult("*")
+        self._policy: ShutdownPolicy = NEVER_SHUTDOWN
         self._acker: Acker | None = None
         self.stats = WorkerStats()
 
     def stop(self) -> None:
         """Ask the worker to stop gracefully (thread-safe; what SIGTERM does)."""
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        with self._lock:
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        self._work.notify_all()
+        self._room.notify_all()
+        self._quiet.notify_all()
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -111,7 +121,7 @@ class Worker:
         """Process the named queues until a signal or the shutdown policy stops the worker."""
         if not queue_names:
             raise ValueError("worker.run() needs at least one queue name")
-        policy = shutdown_policy or NEVER_SHUTDOWN
+        policy = self._policy = shutdown_policy or NEVER_SHUTDOWN
         queues = [self.env.queues.get(name) or self.env.queue(name) for name in queue_names]
         for queue in queues:
             queue.settings  # noqa: B018 - resolve URL and attributes before threads start
@@ -120,7 +130,12 @@ class Worker:
         restore = self._install_signals()
         acker = self._acker = Acker()
         acker.start()
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sqs-contracts-handler")
+        handlers = [
+            threading.Thread(
+                target=self._handler_loop, args=(acker,), name=f"sqs-handler-{i}", daemon=True
+            )
+            for i in range(self.concurrency)
+        ]
         threads = [
             threading.Thread(
                 target=self._receive_loop,
@@ -132,22 +147,17 @@ class Worker:
             for _ in range(self.receivers)
         ]
         if self.heartbeat:
-            threads.append(
-                threading.Thread(target=self._heartbeat_loop, args=(acker,), daemon=True)
-            )
-        for thread in threads:
+            threads.append(threading.Thread(target=self._heartbeat_loop, daemon=True))
+        for thread in [*handlers, *threads]:
             thread.start()
         try:
-            self._dispatch_loop(pool, acker, policy)
+            self._supervise(policy)
         finally:
-            self._stop.set()
-            with self._cond:
-                self._cond.notify_all()
+            self.stop()
             for thread in threads:
                 thread.join(timeout=self.wait_seconds + 5)
             self._release_unstarted(acker)
             self._wait_running()
-            pool.shutdown(wait=False, cancel_futures=True)
             acker.close()
             restore()
         return self.stats
@@ -176,9 +186,9 @@ class Worker:
         )
         failures = 0
         while not self._stop.is_set():
-            with self._cond:
+            with self._lock:
                 while len(self._held) > self.limit - MAX_BATCH_ENTRIES and not self._stop.is_set():
-                    self._cond.wait(0.5)
+                    self._room.wait(0.5)
             if self._stop.is_set():
                 return
             try:
@@ -220,7 +230,7 @@ class Worker:
             for group, group_messages in chunks.items()
             for i in range(0, len(group_messages), batch_size)
         ]
-        with self._cond:
+        with self._lock:
             for unit in units:
                 self._held.add(unit)
                 if unit.group is None:
@@ -231,52 +241,34 @@ class Worker:
                     if key not in self._busy_groups:
                         self._busy_groups.add(key)
                         self._ready.append(self._group_queues[key].popleft())
-            self._cond.notify_all()
+            self._work.notify(len(units))
 
     # -- dispatching ------------------------------------------------------------------------------
 
-    def _dispatch_loop(
-        self, pool: ThreadPoolExecutor, acker: Acker, policy: ShutdownPolicy
-    ) -> None:
-        running = threading.Semaphore(self.concurrency)
-        while not self._stop.is_set():
-            with self._cond:
-                if not self._ready:
-                    self._cond.wait(0.05)
-                unit = self._ready.popleft() if self._ready else None
-                idle = not self._held
-                completed, self._completed = self._completed, BatchProcessingResult("*")
-            # While jobs run without finishing there is nothing to report: an idle timer must
-            # not fire under a long job.
-            if completed.total_count() or idle:
-                policy.update_state(completed)
-                if policy.need_shutdown():
-                    if unit is not None:
-                        with self._cond:
-                            self._ready.appendleft(unit)
-                    return
-            if unit is None:
-                continue
-            while not running.acquire(timeout=0.1):
-                if self._stop.is_set():
-                    with self._cond:
-                        self._ready.appendleft(unit)
-                    return
-            # Jobs finished while this one waited for a thread: the policy sees them before
-            # another job starts, so MaxTasksShutdown(n) on one thread runs exactly n jobs.
-            with self._cond:
-                completed, self._completed = self._completed, BatchProcessingResult("*")
-            if completed.total_count():
-                policy.update_state(completed)
-                if policy.need_shutdown():
-                    running.release()
-                    with self._cond:
-                        self._ready.appendleft(unit)
-                    return
-            unit.started = True
-            pool.submit(self._handle, unit, acker, running)
+    def _supervise(self, policy: ShutdownPolicy) -> None:
+        """Until stopped: feed the policy an empty result whenever the worker is idle."""
+        while not self._stop.wait(0.05):
+            with self._lock:
+                # While jobs run there is nothing to report: an idle timer must not fire
+                # under a long job; handlers report what finishes.
+                if not self._held:
+                    policy.update_state(BatchProcessingResult("*"))
+                    if policy.need_shutdown():
+                        self._stop.set()
+                        self._wake_all()
 
-    def _handle(self, unit: _Unit, acker: Acker, running: threading.Semaphore) -> None:
+    def _handler_loop(self, acker: Acker) -> None:
+        while True:
+            with self._lock:
+                while not self._ready and not self._stop.is_set():
+                    self._work.wait()
+                if self._stop.is_set():
+                    return
+                unit = self._ready.popleft()
+                unit.started = True
+            self._handle(unit, acker)
+
+    def _handle(self, unit: _Unit, acker: Acker) -> None:
         queue = unit.queue
         try:
             if len(unit.messages) == 1 and not queue.batching_policy.batching_enabled:
@@ -289,9 +281,7 @@ class Worker:
         try:
             self._settle(unit, result, acker)
         finally:
-            # Record the outcome before freeing the thread, so the dispatcher counts it first.
             self._finish(unit, result.success)
-            running.release()
 
     def _settle(self, unit: _Unit, result: ProcessingResult, acker: Acker) -> None:
         queue = unit.queue
@@ -310,10 +300,17 @@ class Worker:
                 acker.change(queue, message, backoff_for(queue, message, result))
 
     def _finish(self, unit: _Unit, success: bool) -> None:
-        with self._cond:
+        done = BatchProcessingResult(unit.queue.name)
+        for message in unit.messages:
+            done.update_with_message(message, success)
+        with self._lock:
             self._held.discard(unit)
-            for message in unit.messages:
-                self._completed.update_with_message(message, success)
+            # The policy sees each job before this thread takes the next one, so
+            # MaxTasksShutdown(n) on one thread runs exactly n jobs.
+            self._policy.update_state(done)
+            if self._policy.need_shutdown():
+                self._stop.set()
+                self._wake_all()
             if success:
                 self.stats.succeeded += len(unit.messages)
             else:
@@ -331,10 +328,14 @@ class Worker:
                     waiting.clear()
                 if waiting:
                     self._ready.append(waiting.popleft())
+                    self._work.notify()
                 else:
                     self._busy_groups.discard(key)
                     self._group_queues.pop(key, None)
-            self._cond.notify_all()
+            if len(self._held) <= self.limit - MAX_BATCH_ENTRIES:
+                self._room.notify_all()
+            if not self._held:
+                self._quiet.notify_all()
 
     def _acker_release(self, queue: GenericQueue, message: Message) -> None:
         if self._acker is not None:
@@ -343,11 +344,12 @@ class Worker:
 
     # -- visibility ------------------------------------------------------------------------------
 
-    def _heartbeat_loop(self, acker: Acker) -> None:
+    def _heartbeat_loop(self) -> None:
         while not self._stop.wait(0.25):
             now = self.clock()
-            with self._cond:
+            with self._lock:
                 held = list(self._held)
+            extensions: dict[GenericQueue, list[tuple[Message, int]]] = {}
             for unit in held:
                 timeout = unit.queue.settings.visibility_timeout
                 deadline = max(unit.received_at + timeout, unit.extended_to)
@@ -355,14 +357,19 @@ class Worker:
                     continue
                 extension = int(min(timeout, MAX_VISIBILITY_TIMEOUT - (now - unit.received_at)))
                 unit.extended_to = now + extension
-                for message in unit.messages:
-                    acker.change(unit.queue, message, extension)
-            acker.flush()
+                entries = extensions.setdefault(unit.queue, [])
+                entries.extend((message, extension) for message in unit.messages)
+            for queue, entries in extensions.items():
+                with_retries(
+                    functools.partial(change_visibility, queue, entries),
+                    f"visibility heartbeat on {queue.name}",
+                    self._stop,
+                )
 
     # -- shutdown ------------------------------------------------------------------------------
 
     def _release_unstarted(self, acker: Acker) -> None:
-        with self._cond:
+        with self._lock:
             waiting = [u for u in self._held if not u.started]
             for unit in waiting:
                 self._held.discard(unit)
@@ -377,9 +384,9 @@ class Worker:
 
     def _wait_running(self) -> None:
         deadline = time.monotonic() + self.grace_period
-        with self._cond:
+        with self._lock:
             while self._held and time.monotonic() < deadline:
-                self._cond.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+                self._quiet.wait(min(0.1, max(0.0, deadline - time.monotonic())))
             if self._held:
                 logger.warning(
                     "%d jobs still running after the %.0f s grace period; their messages "
