@@ -80,8 +80,9 @@ class Worker:
         self.concurrency = concurrency
         self.wait_seconds = max(0, min(20, wait_seconds))
         self.limit = concurrency + max(prefetch, MAX_BATCH_ENTRIES)
-        # Each receive waits a round trip: a few in flight keep 32 fast handlers fed.
-        self.receivers = receivers or max(1, min(8, (concurrency + 3) // 4))
+        # Each receive waits a round trip: one receive in flight per two handler threads (up
+        # to 8) keeps fast handlers fed; the room check bounds how many wait unstarted.
+        self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
         self.grace_period = grace_period
         self.heartbeat = heartbeat
         self.handle_signals = handle_signals
