@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import sys
 import time
 from pathlib import Path
 
 from benchmarks.harness import REGISTRY, WorkloadSpec
-from benchmarks.report import format_table, now, write_json
-from benchmarks.runner import Settings, WorkloadReport, order_specs, run_all
+from benchmarks.report import format_summaries, format_table, now, write_json
+from benchmarks.runner import Settings, WorkloadReport, needs_server, order_specs, run_all
 from benchmarks.server import SQSServer, set_fake_credentials
 from benchmarks.workloads import load_all
 
@@ -43,6 +44,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=None, help="runs per workload (default 3)")
     p.add_argument("-n", "--jobs", type=int, default=None, help="jobs per throughput run (2000)")
     p.add_argument("--io-jobs", type=int, default=None, help="jobs per I/O-bound run (400)")
+    p.add_argument(
+        "--mem-jobs", type=int, default=None, help="jobs per in-memory run (20000; quick 2000)"
+    )
+    p.add_argument(
+        "--rss-jobs",
+        type=int,
+        default=None,
+        help="jobs of the memory.rss run (100000; quick 10000)",
+    )
     p.add_argument("--server", choices=("ministack", "moto"), default="ministack")
     p.add_argument(
         "--proxy-mode",
@@ -90,20 +100,28 @@ def main(argv: list[str] | None = None) -> int:
         repeat=args.repeat or (1 if args.quick else 3),
         n=args.jobs or (200 if args.quick else 2000),
         io_n=args.io_jobs or (100 if args.quick else 400),
+        mem_n=args.mem_jobs or (2_000 if args.quick else 20_000),
+        rss_n=args.rss_jobs or (10_000 if args.quick else 100_000),
         quick=args.quick,
         proxy_mode=args.proxy_mode,
         proxy_at_zero=args.proxy_at_zero,
     )
     started, t0 = now(), time.perf_counter()
-    with SQSServer(args.server) as server:
-        print(
+    # In-memory workloads need no server: start one only if a selected workload needs it.
+    server_cm = SQSServer(args.server) if needs_server(specs) else contextlib.nullcontext(None)
+    with server_cm as server:
+        where = (
             f"{server.kind} {server.version} at {server.endpoint_url}; "
-            f"proxy: {settings.proxy_mode}; "
-            f"latencies {settings.latencies_ms} ms; N={settings.n}, I/O N={settings.io_n}, "
-            f"repeat {settings.repeat}; {len(specs)} workloads",
+            f"proxy: {settings.proxy_mode}; latencies {settings.latencies_ms} ms; "
+            if server is not None
+            else "no SQS server (in-memory workloads only); "
+        )
+        print(
+            f"{where}N={settings.n}, I/O N={settings.io_n}, in-memory N={settings.mem_n}, "
+            f"RSS N={settings.rss_n}, repeat {settings.repeat}; {len(specs)} workloads",
             flush=True,
         )
-        if server.note:
+        if server is not None and server.note:
             print(f"note: {server.note}", flush=True)
 
         def progress(r: WorkloadReport) -> None:
@@ -111,12 +129,13 @@ def main(argv: list[str] | None = None) -> int:
                 s = r.summary()
                 detail = (
                     f"{s['jobs_per_s']['median']:9,.0f} jobs/s  "
-                    f"{s['cpu_us_per_job']['median']:7,.0f} us CPU/job  "
-                    f"{s['requests_per_job']:.3f} req/job"
+                    f"{s['cpu_us_per_job']['median']:7,.1f} us CPU/job  "
+                    + (f"{s['requests_per_job']:.3f} req/job" if r.spec.needs_server else "")
                 )
             else:
                 detail = f"{r.status}: {r.reason}"
-            print(f"  [{r.latency_ms:>4.0f} ms] {r.spec.key:34} {detail}", flush=True)
+            lat = "    mem" if r.latency_ms is None else f"{r.latency_ms:>4.0f} ms"
+            print(f"  [{lat}] {r.spec.key:34} {detail}".rstrip(), flush=True)
 
         reports = run_all(specs, server, settings, progress)
         elapsed = time.perf_counter() - t0
@@ -128,9 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "jobs/s: median over runs (min-max); CPU us/job: this process only (not server, not "
         "proxy); req/job: SQS API calls per job; vs X thr/cpu: sqs_contracts / X for "
-        "jobs/s and CPU per job."
+        "jobs/s and CPU per job (bare: the bare boto3 loop, or the bare MemorySession loop "
+        "for the 'mem' rows, which run in memory with no server)."
     )
-    if server.note:
+    extra = format_summaries(reports)
+    if extra:
+        print()
+        print(extra)
+    if server is not None and server.note:
         print(f"note: {server.note}")
     print(f"results: {path} (and latest.json); {elapsed:.0f} s in all")
     return 1 if any(r.status == "error" for r in reports) else 0

@@ -14,6 +14,9 @@ queue, pre-filled messages, clients), and wraps the part to measure in ``ctx.mea
 Workloads with the same name in different groups are compared with each other (the
 ``sqs_contracts`` group against ``boto3`` and ``sqs-workers``). A workload that cannot run
 here raises :class:`WorkloadUnavailable`; the table shows it as "not available".
+
+Workloads registered with ``needs_server=False`` (the in-memory ones) run once, not once per
+latency, and the harness starts no SQS server when only such workloads are selected.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from botocore.config import Config
 from benchmarks.counting import RequestCounter
 from benchmarks.server import REGION
 
-Sizing = Literal["throughput", "sequential", "single-loop", "io"]
+Sizing = Literal["throughput", "sequential", "single-loop", "io", "memory", "memory-rss"]
 
 # Above zero latency, workloads bound by one request after another use fewer jobs, so that a
 # run takes seconds, not minutes; jobs/s does not depend on the count (each run has a fresh
@@ -42,9 +45,11 @@ Sizing = Literal["throughput", "sequential", "single-loop", "io"]
 LATENCY_CAPS: dict[str, int] = {"sequential": 200, "single-loop": 600}
 
 GROUP_BOTO3 = "boto3"
+# The floor of the in-memory workloads: a loop on MemorySession's client methods, no framework.
+GROUP_BARE = "bare"
 GROUP_SQS_WORKERS = "sqs-workers"
 GROUP_OURS = "sqs_contracts"
-GROUP_ORDER = (GROUP_BOTO3, GROUP_SQS_WORKERS, GROUP_OURS)
+GROUP_ORDER = (GROUP_BOTO3, GROUP_BARE, GROUP_SQS_WORKERS, GROUP_OURS)
 
 # The job every workload sends and handles: three short string fields, the sqs-workers wire
 # format (a JSON object body and the JobName / ContentType / JobContext string attributes).
@@ -78,6 +83,7 @@ class WorkloadSpec:
     func: Callable[[Context], Any]
     sizing: Sizing
     description: str
+    needs_server: bool = True
 
     @property
     def key(self) -> str:
@@ -89,18 +95,32 @@ WorkloadFn = Callable[["Context"], Any]
 
 
 def workload(
-    name: str, group: str, *, sizing: Sizing = "throughput", description: str = ""
+    name: str,
+    group: str,
+    *,
+    sizing: Sizing = "throughput",
+    description: str = "",
+    needs_server: bool = True,
 ) -> Callable[[WorkloadFn], WorkloadFn]:
     """Register a workload.
 
     ``sizing`` picks the number of jobs (see :attr:`Context.jobs`): ``throughput`` uses N;
     ``sequential`` (one request per job) and ``single-loop`` (one receive/delete loop, two
     requests per 10 jobs) use at most 200 and 600 jobs when the latency is above zero;
-    ``io`` uses the I/O-bound job count.
+    ``io`` uses the I/O-bound job count; ``memory`` and ``memory-rss`` use the in-memory job
+    counts. ``needs_server=False``: the workload talks to no SQS server (it runs once, and
+    gets no endpoint).
     """
 
     def register(func: WorkloadFn) -> WorkloadFn:
-        spec = WorkloadSpec(name, group, func, sizing, description or (func.__doc__ or "").strip())
+        spec = WorkloadSpec(
+            name,
+            group,
+            func,
+            sizing,
+            description or (func.__doc__ or "").strip(),
+            needs_server,
+        )
         if spec.key in REGISTRY:
             raise ValueError(f"workload {spec.key} is registered twice")
         REGISTRY[spec.key] = spec
@@ -158,6 +178,8 @@ class Context:
     io_sleep: float
     quick: bool
     spec: WorkloadSpec
+    mem_n: int = 20_000
+    rss_n: int = 100_000
     counter: RequestCounter = field(default_factory=RequestCounter)
     proxy_cpu: Callable[[], float] = lambda: float("nan")
     server_cpu: Callable[[], float] = lambda: float("nan")
@@ -172,6 +194,10 @@ class Context:
         """The number of jobs for this workload's sizing at this latency."""
         if self.spec.sizing == "io":
             return self.io_n
+        if self.spec.sizing == "memory":
+            return self.mem_n
+        if self.spec.sizing == "memory-rss":
+            return self.rss_n
         cap = LATENCY_CAPS.get(self.spec.sizing)
         if cap is not None and self.latency_ms > 0:
             return min(self.n, cap)
@@ -269,6 +295,8 @@ class Context:
         )
 
     def cleanup(self) -> None:
+        if not self._queues:
+            return
         client = self.setup_client()
         for url in self._queues:
             try:
@@ -315,6 +343,14 @@ class Context:
             proxy_cpu=self.proxy_cpu() - proxy0,
             server_cpu=self.server_cpu() - server0,
             extra=m.extra,
+        )
+
+    def record(
+        self, jobs: int, wall: float, cpu: float, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record a run measured elsewhere (e.g. in a child process) instead of :meth:`measure`."""
+        self.result = RunResult(
+            jobs=jobs, wall=wall, cpu=cpu, requests={}, http_requests=0, extra=dict(extra or {})
         )
 
 

@@ -1,4 +1,4 @@
-"""The results table (stdout, and the README's "Last results") and the JSON file."""
+"""The results table (stdout, and the README's "Last results"), the summaries and the JSON file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import GROUP_BOTO3, GROUP_OURS, GROUP_SQS_WORKERS
+from benchmarks.harness import GROUP_BARE, GROUP_BOTO3, GROUP_OURS, GROUP_SQS_WORKERS
 from benchmarks.runner import Settings, WorkloadReport
 from benchmarks.server import SQSServer
 
@@ -43,13 +44,13 @@ HEADERS = (
     "req/job",
     "by operation",
     "stop s",
-    "vs boto3 thr/cpu",
+    "vs bare thr/cpu",
     "vs sqs-workers thr/cpu",
 )
 
 
-def _fmt(x: float, digits: int = 0) -> str:
-    if math.isnan(x):
+def _fmt(x: float | None, digits: int = 0) -> str:
+    if x is None or math.isnan(x):
         return "-"
     return f"{x:,.{digits}f}"
 
@@ -69,11 +70,15 @@ def _ratio(ours: WorkloadReport, base: WorkloadReport | None) -> str:
     return f"{thr:.2f}/{cpu:.2f}"
 
 
+def _lat(r: WorkloadReport) -> str:
+    return "mem" if r.latency_ms is None else _fmt(r.latency_ms)
+
+
 def table_rows(reports: Sequence[WorkloadReport]) -> list[tuple[str, ...]]:
     index = {(r.spec.group, r.spec.name, r.latency_ms): r for r in reports}
     rows: list[tuple[str, ...]] = []
     for r in reports:
-        lat = _fmt(r.latency_ms)
+        lat = _lat(r)
         if r.status != "ok":
             note = "not available" if r.status == "unavailable" else "ERROR"
             rows.append(
@@ -82,10 +87,13 @@ def table_rows(reports: Sequence[WorkloadReport]) -> list[tuple[str, ...]]:
             continue
         s = r.summary()
         thr = s["jobs_per_s"]
-        vs_boto3 = vs_sqsw = ""
+        vs_bare = vs_sqsw = ""
         if r.spec.group == GROUP_OURS:
-            vs_boto3 = _ratio(r, index.get((GROUP_BOTO3, r.spec.name, r.latency_ms)))
+            # The floor: the bare boto3 loop, or the bare MemorySession loop in memory.
+            floor = GROUP_BOTO3 if r.latency_ms is not None else GROUP_BARE
+            vs_bare = _ratio(r, index.get((floor, r.spec.name, r.latency_ms)))
             vs_sqsw = _ratio(r, index.get((GROUP_SQS_WORKERS, r.spec.name, r.latency_ms)))
+        in_memory = r.latency_ms is None
         rows.append(
             (
                 lat,
@@ -95,10 +103,10 @@ def table_rows(reports: Sequence[WorkloadReport]) -> list[tuple[str, ...]]:
                 _fmt(thr["median"]),
                 f"{_fmt(thr['min'])}-{_fmt(thr['max'])}",
                 _fmt(s["cpu_us_per_job"]["median"]),
-                f"{s['requests_per_job']:.3f}",
-                _ops(s["requests_per_job_by_op"]),
+                "-" if in_memory else f"{s['requests_per_job']:.3f}",
+                "" if in_memory else _ops(s["requests_per_job_by_op"]),
                 _fmt(s["stop_s"]["median"], 2),
-                vs_boto3,
+                vs_bare,
                 vs_sqsw,
             )
         )
@@ -138,7 +146,135 @@ def format_table(reports: Sequence[WorkloadReport], markdown: bool = False) -> s
     return "\n".join(out)
 
 
-def machine_info(server: SQSServer, settings: Settings) -> dict[str, Any]:
+# ---- summaries under the table -------------------------------------------------------------
+
+OVERHEAD_WORKLOADS = ("enqueue.batch", "process.c1")
+MEMORY_ROWS = (
+    ("memory.cycle", GROUP_BARE),
+    ("memory.cycle", GROUP_SQS_WORKERS),
+    ("memory.cycle", GROUP_OURS),
+    ("memory.worker.c1", GROUP_SQS_WORKERS),
+    ("memory.worker.c1", GROUP_OURS),
+)
+
+
+def _extra(r: WorkloadReport, key: str) -> float:
+    """The median over the runs of a number a workload recorded in ``extra``."""
+    vals = [float(run.extra[key]) for run in r.runs if run.extra.get(key) is not None]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def overhead_summary(reports: Sequence[WorkloadReport]) -> dict[str, dict[str, float]]:
+    """Client CPU per job above the bare boto3 loop's, at latency 0, ours and sqs-workers.
+
+    ``{workload: {boto3_cpu_us, sqs_contracts_cpu_us, sqs_contracts_overhead_us, sqs-workers_...,
+    ratio}}`` where ``ratio`` is our overhead / sqs-workers' overhead (below 1: ours costs
+    less on top of boto3). Workloads without the three rows at 0 ms are left out.
+    """
+    index = {
+        (r.spec.group, r.spec.name): r for r in reports if r.latency_ms == 0 and r.status == "ok"
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name in OVERHEAD_WORKLOADS:
+        rows = {g: index.get((g, name)) for g in (GROUP_BOTO3, GROUP_OURS, GROUP_SQS_WORKERS)}
+        if any(r is None or not r.runs for r in rows.values()):
+            continue
+        cpu = {g: r.summary()["cpu_us_per_job"]["median"] for g, r in rows.items() if r}
+        ours = cpu[GROUP_OURS] - cpu[GROUP_BOTO3]
+        theirs = cpu[GROUP_SQS_WORKERS] - cpu[GROUP_BOTO3]
+        out[name] = {
+            "boto3_cpu_us": cpu[GROUP_BOTO3],
+            f"{GROUP_OURS}_cpu_us": cpu[GROUP_OURS],
+            f"{GROUP_SQS_WORKERS}_cpu_us": cpu[GROUP_SQS_WORKERS],
+            f"{GROUP_OURS}_overhead_us": ours,
+            f"{GROUP_SQS_WORKERS}_overhead_us": theirs,
+            "ratio": ours / theirs if theirs > 0 else float("nan"),
+        }
+    return out
+
+
+def memory_summary(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
+    """The in-memory rows split by phase (CPU us/job, medians), and the RSS run."""
+    index = {(r.spec.name, r.spec.group): r for r in reports if r.latency_ms is None}
+    out: dict[str, Any] = {}
+    for name, group in MEMORY_ROWS:
+        r = index.get((name, group))
+        if r is None or not r.runs:
+            continue
+        out[f"{group}/{name}"] = {
+            "jobs": r.jobs,
+            "cycle_cpu_us_per_job": r.summary()["cpu_us_per_job"]["median"],
+            "enqueue_cpu_us_per_job": _extra(r, "enqueue_cpu_us_per_job"),
+            "process_cpu_us_per_job": _extra(r, "process_cpu_us_per_job"),
+        }
+    rss = index.get(("memory.rss", GROUP_OURS))
+    if rss is not None and rss.runs:
+        keys = (
+            "rss_before_mb",
+            "rss_growth_enqueued_mb",
+            "rss_growth_mb",
+            "rss_peak_growth_mb",
+            "enqueue_cpu_us_per_job",
+            "process_cpu_us_per_job",
+        )
+        out[f"{GROUP_OURS}/memory.rss"] = {"jobs": rss.jobs, **{k: _extra(rss, k) for k in keys}}
+    return out
+
+
+def summaries(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
+    return {
+        "overhead_vs_boto3_at_0ms": overhead_summary(reports),
+        "memory": memory_summary(reports),
+    }
+
+
+def format_summaries(reports: Sequence[WorkloadReport]) -> str:
+    """The blocks printed under the table (empty when their rows were not run)."""
+    blocks: list[str] = []
+    overhead = overhead_summary(reports)
+    if overhead:
+        lines = [
+            "Client CPU above the bare boto3 loop at 0 ms (us/job, medians; "
+            "ratio: sqs_contracts overhead / sqs-workers overhead):"
+        ]
+        for name, o in overhead.items():
+            ours = f"({o['sqs_contracts_overhead_us']:+.0f})"
+            theirs = f"({o['sqs-workers_overhead_us']:+.0f})"
+            lines.append(
+                f"  {name:14} boto3 {o['boto3_cpu_us']:5.0f}   "
+                f"sqs_contracts {o['sqs_contracts_cpu_us']:5.0f} {ours:7}  "
+                f"sqs-workers {o['sqs-workers_cpu_us']:5.0f} {theirs:7}  "
+                f"ratio {_fmt(o['ratio'], 2)}"
+            )
+        blocks.append("\n".join(lines))
+    memory = memory_summary(reports)
+    rows = {k: v for k, v in memory.items() if not k.endswith("/memory.rss")}
+    if rows:
+        lines = [
+            "In memory, CPU us/job (medians): cycle = enqueue (validate + encode + send, in a "
+            "batch block) + process (receive, decode + validate + dispatch, ack):",
+            f"  {'impl/workload':32} {'jobs':>6} {'cycle':>6} {'enqueue':>8} {'process':>8}",
+        ]
+        for key, v in rows.items():
+            lines.append(
+                f"  {key:32} {v['jobs']:6d} {_fmt(v['cycle_cpu_us_per_job'], 1):>6} "
+                f"{_fmt(v['enqueue_cpu_us_per_job'], 1):>8} "
+                f"{_fmt(v['process_cpu_us_per_job'], 1):>8}"
+            )
+        blocks.append("\n".join(lines))
+    rss = memory.get(f"{GROUP_OURS}/memory.rss")
+    if rss:
+        blocks.append(
+            f"RSS, {rss['jobs']:,} jobs through MemorySession in a fresh process (worker "
+            f"concurrency 4): {rss['rss_before_mb']:.1f} MB before, "
+            f"+{rss['rss_growth_enqueued_mb']:.1f} MB with every job queued, "
+            f"+{rss['rss_growth_mb']:.1f} MB after processing, peak "
+            f"+{rss['rss_peak_growth_mb']:.1f} MB (medians)."
+        )
+    return "\n\n".join(blocks)
+
+
+def machine_info(server: SQSServer | None, settings: Settings) -> dict[str, Any]:
     versions: dict[str, str] = {}
     for pkg in PACKAGES:
         try:
@@ -152,7 +288,9 @@ def machine_info(server: SQSServer, settings: Settings) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "packages": versions,
-        "server": {"kind": server.kind, "version": server.version, "note": server.note},
+        "server": None
+        if server is None
+        else {"kind": server.kind, "version": server.version, "note": server.note},
         "proxy_mode": settings.proxy_mode,
     }
 
@@ -160,7 +298,7 @@ def machine_info(server: SQSServer, settings: Settings) -> dict[str, Any]:
 def write_json(
     out_dir: Path,
     reports: Sequence[WorkloadReport],
-    server: SQSServer,
+    server: SQSServer | None,
     settings: Settings,
     started: datetime,
     elapsed: float,
@@ -177,10 +315,13 @@ def write_json(
             "n": settings.n,
             "io_n": settings.io_n,
             "io_sleep_s": settings.io_sleep,
+            "mem_n": settings.mem_n,
+            "rss_n": settings.rss_n,
             "quick": settings.quick,
             "proxy_at_zero": settings.proxy_at_zero,
         },
         "import_errors": import_errors,
+        "summaries": summaries(reports),
         "results": [r.to_json() for r in reports],
     }
     text = json.dumps(_no_nan(doc), indent=2, allow_nan=False) + "\n"
@@ -212,7 +353,14 @@ def reports_from_json(doc: dict[str, Any]) -> list[WorkloadReport]:
 
     reports: list[WorkloadReport] = []
     for item in doc["results"]:
-        spec = WorkloadSpec(item["workload"], item["group"], lambda ctx: None, "throughput", "")
+        spec = WorkloadSpec(
+            item["workload"],
+            item["group"],
+            lambda ctx: None,
+            "throughput",
+            "",
+            item.get("needs_server", True),
+        )
         report = WorkloadReport(spec, item["latency_ms"], item["status"], item["reason"])
         for run in item["runs"]:
             nan = float("nan")
@@ -252,13 +400,18 @@ def main(argv: list[str] | None = None) -> None:
         keep = set(args.groups.split(","))
         reports = [r for r in reports if r.spec.group in keep]
     m = doc["machine"]
+    server = f"{m['server']['kind']} {m['server']['version']}" if m["server"] else "no server"
     print(
         f"{doc['started']}: {m['cpu_count']} CPUs, Python {m['python']}, "
-        f"{m['server']['kind']} {m['server']['version']}, boto3 {m['packages']['boto3']}, "
+        f"{server}, boto3 {m['packages']['boto3']}, "
         f"sqs-workers {m['packages']['sqs-workers']}; N={doc['settings']['n']}, "
         f"repeat {doc['settings']['repeat']}, {doc['elapsed_s']:.0f} s in all\n"
     )
     print(format_table(reports, markdown=args.markdown))
+    extra = format_summaries(reports)
+    if extra:
+        print()
+        print(extra)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Run the registered workloads at each latency, several times each, and summarise."""
+"""Run the registered workloads at each latency, several times each, and summarise.
+
+Workloads that need no server (the in-memory ones) run once, before the others, and are
+reported with no latency (``latency_ms`` None, "mem" in the table).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ class Settings:
     n: int = 2000
     io_n: int = 400
     io_sleep: float = 0.020
+    mem_n: int = 20_000
+    rss_n: int = 100_000
     quick: bool = False
     proxy_mode: str = "process"
     proxy_at_zero: bool = False
@@ -46,7 +52,7 @@ class WorkloadReport:
     """All runs of one workload at one latency."""
 
     spec: WorkloadSpec
-    latency_ms: float
+    latency_ms: float | None  # None: an in-memory workload, no server, no latency
     status: str = "ok"  # ok | unavailable | error
     reason: str = ""
     runs: list[RunResult] = field(default_factory=list)
@@ -81,6 +87,7 @@ class WorkloadReport:
             "workload": self.spec.name,
             "group": self.spec.group,
             "description": self.spec.description,
+            "needs_server": self.spec.needs_server,
             "latency_ms": self.latency_ms,
             "status": self.status,
             "reason": self.reason,
@@ -113,9 +120,9 @@ def order_specs(specs: Sequence[WorkloadSpec]) -> list[WorkloadSpec]:
 
 def run_one(
     spec: WorkloadSpec,
-    latency_ms: float,
+    latency_ms: float | None,
     endpoint_url: str,
-    server: SQSServer,
+    server: SQSServer | None,
     proxy_cpu: Callable[[], float],
     settings: Settings,
 ) -> WorkloadReport:
@@ -124,15 +131,17 @@ def run_one(
         gc.collect()
         ctx = Context(
             endpoint_url=endpoint_url,
-            server_url=server.endpoint_url,
-            latency_ms=latency_ms,
+            server_url=server.endpoint_url if server is not None else "",
+            latency_ms=latency_ms or 0.0,
             n=settings.n,
             io_n=settings.io_n,
             io_sleep=settings.io_sleep,
             quick=settings.quick,
             spec=spec,
+            mem_n=settings.mem_n,
+            rss_n=settings.rss_n,
             proxy_cpu=proxy_cpu,
-            server_cpu=server.cpu_seconds,
+            server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
         )
         try:
             spec.func(ctx)
@@ -155,12 +164,31 @@ def run_one(
     return report
 
 
+def needs_server(specs: Sequence[WorkloadSpec]) -> bool:
+    return any(s.needs_server for s in specs)
+
+
 def run_all(
     specs: Sequence[WorkloadSpec],
-    server: SQSServer,
+    server: SQSServer | None,
     settings: Settings,
     progress: Callable[[WorkloadReport], None] | None = None,
 ) -> list[WorkloadReport]:
+    """Run the in-memory workloads once, then the others at each latency.
+
+    The in-memory reports come last in the returned list (they have no latency).
+    """
+    in_memory: list[WorkloadReport] = []
+    for spec in order_specs([s for s in specs if not s.needs_server]):
+        report = run_one(spec, None, "", None, lambda: float("nan"), settings)
+        in_memory.append(report)
+        if progress is not None:
+            progress(report)
+    specs = [s for s in specs if s.needs_server]
+    if not specs:
+        return in_memory
+    if server is None:
+        raise ValueError("these workloads need an SQS server")
     reports: list[WorkloadReport] = []
     for latency in settings.latencies_ms:
         use_proxy = latency > 0 or settings.proxy_at_zero
@@ -178,4 +206,4 @@ def run_all(
         finally:
             if proxy is not None:
                 proxy.stop()
-    return reports
+    return reports + in_memory
