@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from sqs_contracts.envelope import OutgoingMessage
 from sqs_contracts.errors import SendBatchError
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
@@ -201,11 +199,3 @@ class SendBuffer:
         for name in list(state.pending):
             if state.scoped[name] == 0:
                 self.flush(name)
-
-
-def is_retryable_send_error(exc: BaseException) -> bool:
-    """Tell whether a send failed for a reason worth retrying (throttling, 5xx)."""
-    if not isinstance(exc, ClientError):
-        return False
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return bool(status >= 500)

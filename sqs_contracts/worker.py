@@ -1,7 +1,8 @@
 """The worker: receive with long polling, dispatch on threads, acknowledge, shut down cleanly.
 
-Receivers keep up to ``concurrency + 10`` messages held (running or waiting), so a receive
-always asks for ten; handlers run on ``concurrency`` threads; messages of one FIFO group run
+Receive loops ask for ten messages whenever the worker holds no more than ``concurrency``
+(running or waiting); ``concurrency`` handler threads take them from one ready queue; messages
+of one FIFO group run
 one at a time, in order; a heartbeat extends the visibility of messages held for long; on
 SIGTERM/SIGINT the worker stops receiving, releases what it has not started, lets running
 handlers finish (within ``grace_period``) and flushes pending acknowledgements.
