@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqs_contracts.processing import change_visibility, delete_messages
@@ -52,8 +53,11 @@ def with_retries(
 class Acker:
     """Collects acknowledgements per queue and sends them in batches of ten."""
 
-    def __init__(self, flush_interval: float = 0.1) -> None:
+    def __init__(self, flush_interval: float = 0.1, senders: int = 4) -> None:
         self.flush_interval = flush_interval
+        # Full batches go out on their own threads: a handler thread must not wait a round
+        # trip for a delete, and several deletes may be in flight under real SQS latency.
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="sqs-contracts-ack")
         self._lock = threading.Lock()
         self._deletes: dict[GenericQueue, list[Mapping[str, Any]]] = {}
         self._changes: dict[GenericQueue, list[tuple[Mapping[str, Any], int]]] = {}
@@ -70,13 +74,13 @@ class Acker:
         """Delete a message soon (it succeeded)."""
         full = self._add(self._deletes, queue, message)
         if full:
-            self._send_deletes(queue, full)
+            self._pool.submit(self._send_deletes, queue, full)
 
     def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
         """Set a message's visibility timeout soon (it failed, or it is being released)."""
         full = self._add(self._changes, queue, (message, timeout))
         if full:
-            self._send_changes(queue, full)
+            self._pool.submit(self._send_changes, queue, full)
 
     def _add(
         self, pending: dict[GenericQueue, list[_T]], queue: GenericQueue, item: _T
@@ -108,12 +112,13 @@ class Acker:
                 self._send_changes(queue, entries)
 
     def close(self) -> None:
-        """Flush and stop the timer thread."""
+        """Flush, wait for every acknowledgement in flight, and stop the threads."""
         self._stopped.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
         self.flush()
+        self._pool.shutdown(wait=True)
 
     def _run(self) -> None:
         while not self._stopped.is_set():

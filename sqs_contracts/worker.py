@@ -80,7 +80,9 @@ class Worker:
         self.env = env
         self.concurrency = concurrency
         self.wait_seconds = max(0, min(20, wait_seconds))
-        self.limit = concurrency + max(prefetch, MAX_BATCH_ENTRIES)
+        # A receive starts while at most this many messages are held, so the next ten
+        # arrive before the running ones are done; ``prefetch`` bounds how many wait.
+        self.room = concurrency + max(0, prefetch)
         # Each receive waits a round trip: one receive in flight per two handler threads (up
         # to 8) keeps fast handlers fed; the room check bounds how many wait unstarted.
         self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
@@ -153,7 +155,7 @@ class Worker:
         for thread in [*handlers, *threads]:
             thread.start()
         try:
-            self._supervise(policy)
+            self._supervise(policy, acker)
         finally:
             self.stop()
             for thread in threads:
@@ -189,7 +191,7 @@ class Worker:
         failures = 0
         while not self._stop.is_set():
             with self._lock:
-                while len(self._held) > self.limit - MAX_BATCH_ENTRIES and not self._stop.is_set():
+                while len(self._held) > self.room and not self._stop.is_set():
                     self._room.wait(0.5)
             if self._stop.is_set():
                 return
@@ -247,17 +249,21 @@ class Worker:
 
     # -- dispatching ------------------------------------------------------------------------------
 
-    def _supervise(self, policy: ShutdownPolicy) -> None:
-        """Until stopped: feed the policy an empty result whenever the worker is idle."""
+    def _supervise(self, policy: ShutdownPolicy, acker: Acker) -> None:
+        """Until stopped: when the worker is idle, tell the policy and flush acknowledgements."""
         while not self._stop.wait(0.05):
             with self._lock:
                 # While jobs run there is nothing to report: an idle timer must not fire
                 # under a long job; handlers report what finishes.
-                if not self._held:
+                idle = not self._held
+                if idle:
                     policy.update_state(BatchProcessingResult("*"))
                     if policy.need_shutdown():
                         self._stop.set()
                         self._wake_all()
+            if idle:
+                # No batch fills up while nothing runs: acknowledge now, not at the timer.
+                acker.flush()
 
     def _handler_loop(self, acker: Acker) -> None:
         while True:
@@ -334,7 +340,7 @@ class Worker:
                 else:
                     self._busy_groups.discard(key)
                     self._group_queues.pop(key, None)
-            if len(self._held) <= self.limit - MAX_BATCH_ENTRIES:
+            if len(self._held) <= self.room:
                 self._room.notify_all()
             if not self._held:
                 self._quiet.notify_all()
