@@ -89,9 +89,10 @@ class Worker:
         self.grace_period = grace_period
         self.heartbeat = heartbeat
         self.handle_signals = handle_signals
-        session_clock = getattr(env.session, "clock", None)
+        # MemorySession's clock, so a ManualClock drives the heartbeat as it drives SQS time.
+        session_time = getattr(getattr(env.session, "clock", None), "time", None)
         self.clock: Callable[[], float] = clock or (
-            session_clock.time if session_clock is not None else time.monotonic
+            session_time if callable(session_time) else time.monotonic
         )
         self._stop = threading.Event()
         # One lock, three conditions: handlers wait for work, receivers for room, and the
