@@ -24,7 +24,13 @@ CONTRACT_VERSION = "ContractVersion"
 INVALID_REASON = "InvalidReason"
 """Set on a message moved to a dead-letter queue because it could not be decoded."""
 
-RECEIVE_ATTRIBUTES = ("All",)
+RECEIVE_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+"""The system attributes a job needs (backoff, job context, FIFO); fewer means less to parse."""
 
 
 def _string(value: str) -> dict[str, str]:

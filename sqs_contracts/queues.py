@@ -49,6 +49,9 @@ _R = TypeVar("_R")
 class GenericQueue:
     """A queue of an env: resolves its URL and settings once, receives and acknowledges."""
 
+    receive_attributes: tuple[str, ...] = RECEIVE_ATTRIBUTES
+    """The system attributes asked for on receive."""
+
     def __init__(
         self,
         env: SQSEnv,
@@ -186,7 +189,7 @@ class GenericQueue:
             QueueUrl=self.url,
             MaxNumberOfMessages=max(1, min(max_messages, MAX_BATCH_ENTRIES)),
             WaitTimeSeconds=wait_seconds,
-            AttributeNames=list(RECEIVE_ATTRIBUTES),
+            AttributeNames=list(self.receive_attributes),
             MessageAttributeNames=["All"],
         )
         return list(response.get("Messages", []))

@@ -19,6 +19,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 class RawQueue(GenericQueue):
     """A queue of arbitrary messages (S3 or CloudWatch events...) for one raw processor."""
 
+    receive_attributes = ("All",)  # a raw processor may read any of them
+
     def __init__(self, env: SQSEnv, name: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(env, name, *args, **kwargs)
         self.processor: Callable[[Mapping[str, Any]], Any] | None = None
