@@ -214,6 +214,7 @@ def memory_summary(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
             "rss_growth_enqueued_mb",
             "rss_growth_mb",
             "rss_peak_growth_mb",
+            "rss_growth_streamed_mb",
             "enqueue_cpu_us_per_job",
             "process_cpu_us_per_job",
         )
@@ -269,7 +270,9 @@ def format_summaries(reports: Sequence[WorkloadReport]) -> str:
             f"concurrency 4): {rss['rss_before_mb']:.1f} MB before, "
             f"+{rss['rss_growth_enqueued_mb']:.1f} MB with every job queued, "
             f"+{rss['rss_growth_mb']:.1f} MB after processing, peak "
-            f"+{rss['rss_peak_growth_mb']:.1f} MB (medians)."
+            f"+{rss['rss_peak_growth_mb']:.1f} MB; then {rss['jobs']:,} more jobs streamed "
+            f"through a running worker: {rss.get('rss_growth_streamed_mb') or 0:+.1f} MB "
+            f"(medians)."
         )
     return "\n\n".join(blocks)
 
