@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqs_contracts.processing import _SEND_ATTRIBUTE_KEYS
+from sqs_contracts.processing import sendable_attributes
 from sqs_contracts.queues import GenericQueue
 from sqs_contracts.raw_queue import RawQueue
 
@@ -26,10 +26,7 @@ class PushBackSender:
         """
         upstream = self.upstream_queue
         kwargs: dict[str, Any] = {"QueueUrl": upstream.url, "MessageBody": message["Body"]}
-        attributes = {
-            name: {k: v for k, v in attr.items() if k in _SEND_ATTRIBUTE_KEYS}
-            for name, attr in message.get("MessageAttributes", {}).items()
-        }
+        attributes = sendable_attributes(message)
         if attributes:
             kwargs["MessageAttributes"] = attributes
         if upstream.settings.fifo:

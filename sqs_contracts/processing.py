@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqs_contracts.envelope import INVALID_REASON, job_name_of
 from sqs_contracts.errors import RetryJob
@@ -24,6 +24,26 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_ATTRIBUTES = 10
 _SEND_ATTRIBUTE_KEYS = ("DataType", "StringValue", "BinaryValue")
+
+
+class AckSink(Protocol):
+    """Where acknowledgements go: sent at once in batches, or through the worker's acker."""
+
+    def delete(self, queue: GenericQueue, message: Mapping[str, Any]) -> None:
+        """Delete a message (its handler succeeded)."""
+        ...
+
+    def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
+        """Set a message's visibility timeout."""
+        ...
+
+
+def sendable_attributes(message: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A received message's attributes in the shape ``SendMessage`` accepts."""
+    return {
+        name: {k: v for k, v in attr.items() if k in _SEND_ATTRIBUTE_KEYS}
+        for name, attr in message.get("MessageAttributes", {}).items()
+    }
 
 
 def _chunks(items: Sequence[Any], size: int = MAX_BATCH_ENTRIES) -> Iterable[Sequence[Any]]:
@@ -96,10 +116,7 @@ def dead_letter(queue: GenericQueue, message: Mapping[str, Any], reason: str) ->
             extra={"queue_name": queue.name, "message_id": message.get("MessageId")},
         )
         return False
-    attributes = {
-        name: {k: v for k, v in attr.items() if k in _SEND_ATTRIBUTE_KEYS}
-        for name, attr in message.get("MessageAttributes", {}).items()
-    }
+    attributes = sendable_attributes(message)
     if len(attributes) < MAX_MESSAGE_ATTRIBUTES:
         attributes[INVALID_REASON] = {"DataType": "String", "StringValue": reason[:4000]}
     kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": message["Body"]}
@@ -180,25 +197,49 @@ def call_raw(queue: RawQueue, messages: Sequence[Mapping[str, Any]]) -> Processi
     return ProcessingResult(True)
 
 
+def acknowledge(
+    queue: GenericQueue, message: Mapping[str, Any], result: ProcessingResult, sink: AckSink
+) -> None:
+    """Apply one outcome: delete a success; dead-letter an invalid message when the queue
+    asks for it; give any other failure (or a failed dead-lettering) its backoff."""
+    if result.success:
+        sink.delete(queue, message)
+        return
+    if result.invalid_reason and queue.dead_letter_invalid:
+        try:
+            if dead_letter(queue, message, result.invalid_reason):
+                return
+        except Exception:  # left to backoff and redrive instead
+            logger.exception("moving message to the dead-letter queue failed")
+    sink.change(queue, message, backoff_for(queue, message, result))
+
+
+class _BatchSink:
+    """Collects one received batch's acknowledgements and sends them in batch calls."""
+
+    def __init__(self) -> None:
+        self.deletes: list[Mapping[str, Any]] = []
+        self.changes: list[tuple[Mapping[str, Any], int]] = []
+
+    def delete(self, queue: GenericQueue, message: Mapping[str, Any]) -> None:
+        self.deletes.append(message)
+
+    def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
+        self.changes.append((message, timeout))
+
+
 def settle(
     queue: GenericQueue,
     outcomes: Sequence[tuple[Mapping[str, Any], ProcessingResult]],
 ) -> BatchProcessingResult:
     """Apply outcomes: delete successes, dead-letter or back off failures; count them."""
     batch = BatchProcessingResult(queue.name)
-    to_delete: list[Mapping[str, Any]] = []
-    to_release: list[tuple[Mapping[str, Any], int]] = []
+    sink = _BatchSink()
     for message, result in outcomes:
         batch.update_with_message(message, result.success)
-        if result.success:
-            to_delete.append(message)
-        elif result.invalid_reason and queue.dead_letter_invalid:
-            if not dead_letter(queue, message, result.invalid_reason):
-                to_release.append((message, backoff_for(queue, message, result)))
-        else:
-            to_release.append((message, backoff_for(queue, message, result)))
-    delete_messages(queue, to_delete)
-    change_visibility(queue, to_release)
+        acknowledge(queue, message, result, sink)
+    delete_messages(queue, sink.deletes)
+    change_visibility(queue, sink.changes)
     return batch
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqs_contracts.acks import Acker, with_retries
 from sqs_contracts.backoff_policies import MAX_VISIBILITY_TIMEOUT
-from sqs_contracts.processing import backoff_for, change_visibility, dead_letter
+from sqs_contracts.processing import acknowledge, change_visibility
 from sqs_contracts.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
 from sqs_contracts.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
@@ -289,25 +289,10 @@ class Worker:
             logger.exception("processor of queue %s raised", queue.name)
             result = ProcessingResult(False)
         try:
-            self._settle(unit, result, acker)
+            for message in unit.messages:
+                acknowledge(unit.queue, message, result, acker)
         finally:
             self._finish(unit, result.success)
-
-    def _settle(self, unit: _Unit, result: ProcessingResult, acker: Acker) -> None:
-        queue = unit.queue
-        for message in unit.messages:
-            if result.success:
-                acker.delete(queue, message)
-            elif result.invalid_reason and queue.dead_letter_invalid:
-                try:
-                    moved = dead_letter(queue, message, result.invalid_reason)
-                except Exception:  # left to backoff and redrive instead
-                    logger.exception("moving message to the dead-letter queue failed")
-                    moved = False
-                if not moved:
-                    acker.change(queue, message, backoff_for(queue, message, result))
-            else:
-                acker.change(queue, message, backoff_for(queue, message, result))
 
     def _finish(self, unit: _Unit, success: bool) -> None:
         done = BatchProcessingResult(unit.queue.name)
@@ -387,8 +372,7 @@ class Worker:
             self._group_queues.clear()
         for unit in waiting:
             for message in unit.messages:
-                acker.change(unit.queue, message, 0)
-                self.stats.released += 1
+                self._acker_release(unit.queue, message)
         if waiting:
             logger.info("released %d received but unstarted messages", self.stats.released)
 
