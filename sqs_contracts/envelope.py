@@ -93,10 +93,24 @@ def encode_job(
 ) -> OutgoingMessage:
     """Encode a job into body and attributes, exactly as sqs-workers 0.7 does."""
     body = encode_payload(payload, codec)
+    return job_message(
+        job_name, body, codec.serialize(dict(context)), content_type, version=version
+    )
+
+
+def job_message(
+    job_name: str,
+    body: str,
+    job_context: str,
+    content_type: str,
+    *,
+    version: int | None = None,
+) -> OutgoingMessage:
+    """A job message from an already encoded body and context."""
     attributes = {
         JOB_NAME: _string(job_name),
         CONTENT_TYPE: _string(content_type),
-        JOB_CONTEXT: _string(codec.serialize(dict(context))),
+        JOB_CONTEXT: _string(job_context),
     }
     if version is not None and version != 1:
         attributes[CONTRACT_VERSION] = {"DataType": "Number", "StringValue": str(version)}

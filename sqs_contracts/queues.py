@@ -16,8 +16,8 @@ from sqs_contracts.envelope import (
     RECEIVE_ATTRIBUTES,
     OutgoingMessage,
     encode_job,
+    job_message,
     job_name_of,
-    message_size,
 )
 from sqs_contracts.errors import MessageTooLarge, QueueConfigError, QueueNotFound
 from sqs_contracts.management import QueueSettings
@@ -318,16 +318,7 @@ class JobQueue(GenericQueue):
         group_id: str | None = None,
     ) -> str | None:
         """Send an already encoded body and context as a job (sqs-workers' low-level call)."""
-        attributes = {
-            name: {"DataType": "String", "StringValue": value}
-            for name, value in (
-                ("JobName", job_name),
-                ("ContentType", content_type),
-                ("JobContext", job_context),
-            )
-        }
-        size = message_size(message_body, attributes)
-        message = OutgoingMessage(job_name, message_body, attributes, size)
+        message = job_message(job_name, message_body, job_context, content_type)
         self.prepare(
             message,
             delay_seconds=delay_seconds,
