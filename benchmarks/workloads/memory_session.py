@@ -181,33 +181,13 @@ class _Ours:
         )
 
 
-def _ours_cycle(ctx: Context, worker: bool) -> None:
-    ours = _Ours()
-    ours.enqueue(0, WARM_UP)
-    ours.process_batches()
-    n = ctx.jobs
-    ours.handled = 0
-    phases = _Phases(n)
-    with ctx.measure(n) as m:
-        with phases.phase("enqueue"):
-            ours.enqueue(WARM_UP, n)
-        with phases.phase("process"):
-            if worker:
-                ours.run_worker(n)
-            else:
-                ours.process_batches()
-    m.extra.update(phases.extra())
-    check(ours.handled == n, f"handled {ours.handled} jobs, expected {n}")
-    check(ours.left_in_queue() == 0, "messages left in the queue")
-
-
 @workload(
     "memory.cycle",
     GROUP_OURS,
     description="Small(...).delay() in env.batch(), then queue.process_batch() until empty",
 )
 def ours_cycle(ctx: Context) -> None:
-    _ours_cycle(ctx, worker=False)
+    _cycle(ctx, _Ours(), worker=False)
 
 
 @workload(
@@ -216,7 +196,7 @@ def ours_cycle(ctx: Context) -> None:
     description="Small(...).delay() in env.batch(), then env.worker(concurrency=1).run()",
 )
 def ours_worker_c1(ctx: Context) -> None:
-    _ours_cycle(ctx, worker=True)
+    _cycle(ctx, _Ours(), worker=True)
 
 
 # ---- sqs-workers 0.7.3 on its own MemorySession ----------------------------------------------
@@ -261,24 +241,24 @@ class _SQSWorkers:
         return len(q.messages) + len(q.in_flight)
 
 
-def _sqs_workers_cycle(ctx: Context, worker: bool) -> None:
-    sqsw = _SQSWorkers()
-    sqsw.enqueue(0, WARM_UP)
-    sqsw.process_batches()
+def _cycle(ctx: Context, impl: _Ours | _SQSWorkers, worker: bool) -> None:
+    """Warm up, then time enqueueing N jobs and processing them, phase by phase."""
+    impl.enqueue(0, WARM_UP)
+    impl.process_batches()
     n = ctx.jobs
-    sqsw.handled = 0
+    impl.handled = 0
     phases = _Phases(n)
     with ctx.measure(n) as m:
         with phases.phase("enqueue"):
-            sqsw.enqueue(WARM_UP, n)
+            impl.enqueue(WARM_UP, n)
         with phases.phase("process"):
             if worker:
-                sqsw.run_worker(n)
+                impl.run_worker(n)
             else:
-                sqsw.process_batches()
+                impl.process_batches()
     m.extra.update(phases.extra())
-    check(sqsw.handled == n, f"handled {sqsw.handled} jobs, expected {n}")
-    check(sqsw.left_in_queue() == 0, "messages left in the queue")
+    check(impl.handled == n, f"handled {impl.handled} jobs, expected {n}")
+    check(impl.left_in_queue() == 0, "messages left in the queue")
 
 
 @workload(
@@ -287,7 +267,7 @@ def _sqs_workers_cycle(ctx: Context, worker: bool) -> None:
     description="task.delay() in task.batch(), then queue.process_batch() until empty",
 )
 def sqs_workers_cycle(ctx: Context) -> None:
-    _sqs_workers_cycle(ctx, worker=False)
+    _cycle(ctx, _SQSWorkers(), worker=False)
 
 
 @workload(
@@ -296,7 +276,7 @@ def sqs_workers_cycle(ctx: Context) -> None:
     description="task.delay() in task.batch(), then queue.process_queue() (its worker loop)",
 )
 def sqs_workers_worker_c1(ctx: Context) -> None:
-    _sqs_workers_cycle(ctx, worker=True)
+    _cycle(ctx, _SQSWorkers(), worker=True)
 
 
 # ---- memory: RSS growth in a fresh process ---------------------------------------------------
