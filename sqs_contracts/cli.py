@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqs_contracts.env import SQSEnv
-from sqs_contracts.management import (
+from sqs_contracts.queues.management import (
     create_fifo_queue,
     create_standard_queue,
     delete_queue,

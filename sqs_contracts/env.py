@@ -1,55 +1,55 @@
-"""SQSEnv: the session, codec, context, queues and handlers of one application."""
+"""SQSEnv: the composition root that wires a session, codecs, queues, handlers and runners."""
 
 from __future__ import annotations
 
-import contextvars
 import inspect
 import typing
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
+from pydantic import BaseModel
 from typing_extensions import ParamSpec
 
-from sqs_contracts.backoff_policies import DEFAULT_BACKOFF, BackoffPolicy
-from sqs_contracts.batching import BatchingConfiguration, NoBatching, SendBuffer
-from sqs_contracts.codecs import CONTENT_TYPES_CODECS, PICKLE_CONTENT_TYPES, Codec, resolve_encoder
-from sqs_contracts.context import JobContext, SQSContext
-from sqs_contracts.errors import HandlerError, NoCurrentEnv, QueueConfigError, UnknownJob
-from sqs_contracts.management import RedrivePolicy
-from sqs_contracts.processors import Processor
-from sqs_contracts.queues import GenericQueue, JobQueue
-from sqs_contracts.raw_queue import RawQueue
+from sqs_contracts.contracts import binding
+from sqs_contracts.contracts.errors import HandlerError, NoCurrentEnv
+from sqs_contracts.contracts.task import Task
+from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
+from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatching
+from sqs_contracts.dispatch.errors import UnknownJob
+from sqs_contracts.dispatch.processor import Processor
+from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.function_api import AsyncTask
+from sqs_contracts.queues.job_queue import JobQueue
+from sqs_contracts.queues.management import RedrivePolicy
+from sqs_contracts.queues.raw_queue import RawQueue
+from sqs_contracts.queues.send_buffer import SendBuffer
+from sqs_contracts.queues.shutdown_policies import NeverShutdown, ShutdownPolicy
+from sqs_contracts.runners.worker import Worker
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.sessions.boto import BotoSession
-from sqs_contracts.shutdown_policies import NeverShutdown, ShutdownPolicy
+from sqs_contracts.sessions.errors import QueueConfigError
+from sqs_contracts.wire.codecs import (
+    CONTENT_TYPES_CODECS,
+    PICKLE_CONTENT_TYPES,
+    Codec,
+    resolve_encoder,
+)
+from sqs_contracts.wire.context import JobContext, SQSContext
 
-if TYPE_CHECKING:
-    from sqs_contracts.async_task import AsyncTask
-    from sqs_contracts.task import Task
-    from sqs_contracts.worker import Worker
-
-_M = TypeVar("_M", bound="Task")
+_M = TypeVar("_M", bound=Task)
 _R = TypeVar("_R")
 _P = ParamSpec("_P")
 _Q = TypeVar("_Q", bound=GenericQueue)
 
-_active: contextvars.ContextVar[SQSEnv | None] = contextvars.ContextVar(
-    "sqs_contracts_env", default=None
-)
-_last_created: SQSEnv | None = None
+__all__ = ["NoCurrentEnv", "SQSEnv", "current_env"]
 
 
 def current_env(env: SQSEnv | None = None, subject: object = None) -> SQSEnv:
     """The env to use: ``env`` if given, else ``with env.activate()``, else the last created."""
-    found = env or _active.get() or _last_created
-    if found is None:
-        what = getattr(subject, "__name__", type(subject).__name__) if subject else "this job"
-        raise NoCurrentEnv(
-            f"no SQSEnv to send {what} through: create one (env = SQSEnv(...)), pass env=, "
-            f"or wrap the call in `with env.activate():`"
-        )
+    found = binding.current_producer(env, subject)
+    assert isinstance(found, SQSEnv)
     return found
 
 
@@ -87,7 +87,6 @@ class SQSEnv:
         sqs_client: Any = None,
         sqs_resource: Any = None,
     ) -> None:
-        global _last_created
         # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
         del sqs_resource
         self.session: SQSSession = _make_session(
@@ -110,7 +109,7 @@ class SQSEnv:
         self.allowed_content_types = frozenset(allowed_content_types)
         self.queues: dict[str, GenericQueue] = {}
         self.send_buffer = SendBuffer()
-        _last_created = self
+        binding.register(self)
 
     def __repr__(self) -> str:
         return f"<SQSEnv {self.describe_endpoint()} prefix={self.queue_prefix!r}>"
@@ -124,11 +123,8 @@ class SQSEnv:
     @contextmanager
     def activate(self) -> Iterator[SQSEnv]:
         """Make this env the one ``.delay()`` uses inside the block (per thread and task)."""
-        token = _active.set(self)
-        try:
+        with binding.activate(self):
             yield self
-        finally:
-            _active.reset(token)
 
     # -- codecs ----------------------------------------------------------------------------
 
@@ -235,8 +231,6 @@ class SQSEnv:
 
     def handler(self, model: type[Any], *, pass_context: bool = False) -> Callable[[Any], Any]:
         """Register the decorated function as the handler of a contract; returns it unchanged."""
-        from sqs_contracts.task import Task
-
         if not (isinstance(model, type) and issubclass(model, Task)):
             raise HandlerError(f"env.handler() takes a Task subclass, got {model!r}")
 
@@ -273,7 +267,7 @@ class SQSEnv:
 
     def send_task(
         self,
-        task: Task,
+        task: BaseModel,
         *,
         delay_seconds: int | None = None,
         group_id: str | None = None,
@@ -281,7 +275,7 @@ class SQSEnv:
         content_type: str | None = None,
     ) -> str | None:
         """Encode and send a contract instance; returns the MessageId (None when batching)."""
-        cls = type(task)
+        cls = _contract(task)
         queue = self.queue(cls.queue_name())
         return queue.send_payload(
             cls.job_name(),
@@ -293,9 +287,9 @@ class SQSEnv:
             version=cls.__task_version__,
         )
 
-    def run_task(self, task: Task) -> Any:
+    def run_task(self, task: BaseModel) -> Any:
         """Call a contract's handler synchronously with the current context."""
-        cls = type(task)
+        cls = _contract(task)
         queue = self.queue(cls.queue_name())
         processor = queue.processors.get(cls.job_name())
         if processor is None:
@@ -328,8 +322,6 @@ class SQSEnv:
 
     def worker(self, concurrency: int = 1, **options: Any) -> Worker:
         """A worker that runs this env's handlers on ``concurrency`` threads."""
-        from sqs_contracts.worker import Worker
-
         return Worker(self, concurrency=concurrency, **options)
 
     def process_queues(
@@ -345,6 +337,13 @@ class SQSEnv:
         self.worker(concurrency=max(1, len(names))).run(
             *names, shutdown_policy=shutdown_policy_maker()
         )
+
+
+def _contract(task: BaseModel) -> type[Task]:
+    cls = type(task)
+    if not issubclass(cls, Task):
+        raise HandlerError(f"{cls.__name__} is not a Task contract: subclass sqs_contracts.Task")
+    return cls
 
 
 def _same_maker(maker: Any, queue: GenericQueue) -> bool:

@@ -23,16 +23,16 @@ from mypy.types import (
     get_proper_type,
 )
 
-_ASYNC_TASK = "sqs_contracts.async_task.AsyncTask"
+_ASYNC_TASK = "sqs_contracts.queues.function_api.AsyncTask"
 _CONTEXT_TYPES = frozenset(
     {
-        "sqs_contracts.context.JobContext",
-        "sqs_contracts.context.SQSContext",
+        "sqs_contracts.wire.context.JobContext",
+        "sqs_contracts.wire.context.SQSContext",
         "sqs_workers.context.SQSContext",
     }
 )
 CONTROL_ARGUMENTS: dict[str, tuple[str, bool]] = {
-    # name: (builtin type, accepts None); mirrors sqs_contracts.async_task.AsyncTaskDelayArgs
+    # name: (builtin type, accepts None); mirrors function_api.AsyncTaskDelayArgs
     "_content_type": ("builtins.str", False),
     "_delay_seconds": ("builtins.float", True),
     "_deduplication_id": ("builtins.str", True),

@@ -4,10 +4,11 @@ from typing import TypeVar
 
 from typing_extensions import ParamSpec
 
-from sqs_contracts.errors import SQSBatchError
-from sqs_contracts.queues import GenericQueue, JobQueue
-from sqs_contracts.raw_queue import RawQueue
+from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.job_queue import JobQueue
+from sqs_contracts.queues.raw_queue import RawQueue
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
+from sqs_contracts.sessions.errors import SQSBatchError
 
 __all__ = [
     "DEFAULT_MESSAGE_GROUP_ID",

@@ -4,10 +4,11 @@ from typing import TypeVar, Union
 
 from typing_extensions import ParamSpec
 
-from sqs_contracts.batching import NoBatching
+from sqs_contracts.dispatch.batch_policies import NoBatching
 from sqs_contracts.env import SQSEnv
-from sqs_contracts.queues import GenericQueue, JobQueue
-from sqs_contracts.raw_queue import RawQueue
+from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.job_queue import JobQueue
+from sqs_contracts.queues.raw_queue import RawQueue
 
 __all__ = ["POLICY_NO_BATCHING", "AnyQueue", "AnyQueueT", "P", "R", "SQSEnv"]
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqs_contracts.envelope import CONTENT_TYPE, CONTRACT_VERSION, JOB_CONTEXT, JOB_NAME
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.schema.discover import Target, find_tasks
 from sqs_contracts.schema.export import EXTENSION, WIRE_CONTENT_TYPES, contract_schema
-from sqs_contracts.task import Task
+from sqs_contracts.wire.envelope import CONTENT_TYPE, CONTRACT_VERSION, JOB_CONTEXT, JOB_NAME
 
 ASYNCAPI_VERSION = "3.0.0"
 """The AsyncAPI specification version of generated documents."""

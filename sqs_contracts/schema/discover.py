@@ -7,7 +7,7 @@ import pkgutil
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 
-from sqs_contracts.task import Task
+from sqs_contracts.contracts.task import Task
 
 Target = str | ModuleType | type[Task]
 """What the schema tools accept: a dotted module or package name, a module, or a contract."""

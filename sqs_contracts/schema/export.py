@@ -7,15 +7,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqs_contracts.envelope import (
+from sqs_contracts.contracts.task import Task
+from sqs_contracts.schema.discover import Target, find_tasks
+from sqs_contracts.wire.envelope import (
     CONTENT_TYPE,
     CONTRACT_VERSION,
     INVALID_REASON,
     JOB_CONTEXT,
     JOB_NAME,
 )
-from sqs_contracts.schema.discover import Target, find_tasks
-from sqs_contracts.task import Task
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 """The dialect pydantic generates, declared in every exported file."""

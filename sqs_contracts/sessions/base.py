@@ -2,15 +2,14 @@
 
 Method names, parameter names and response dictionaries follow boto3's SQS client, so a boto3
 client wrapper and :class:`~sqs_contracts.sessions.memory.MemorySession` are interchangeable.
-Errors are raised as :class:`botocore.exceptions.ClientError` carrying SQS's ``Error.Code``.
+Errors are raised as the library's :mod:`~sqs_contracts.sessions.errors`, which also subclass
+botocore's ``ClientError`` and carry SQS's ``Error.Code``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
-
-from botocore.exceptions import ClientError
 
 Response = dict[str, Any]
 """A boto3-shaped response dictionary."""
@@ -20,21 +19,6 @@ MAX_MESSAGE_BYTES = 1_048_576
 
 MAX_BATCH_ENTRIES = 10
 """The SQS limit on entries in one batch request and messages in one receive."""
-
-# Under the JSON protocol SQS answers some errors with the query-compatible code; accept both.
-NONEXISTENT_QUEUE_CODES = frozenset(
-    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
-)
-
-
-def error_code(exc: ClientError) -> str:
-    """Return the SQS error code carried by a botocore ``ClientError``."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_nonexistent_queue(exc: BaseException) -> bool:
-    """Tell whether an exception says the queue does not exist."""
-    return isinstance(exc, ClientError) and error_code(exc) in NONEXISTENT_QUEUE_CODES
 
 
 @runtime_checkable

@@ -1,15 +1,21 @@
-"""The real SQS session: a boto3 SQS client behind the narrow session interface."""
+"""The real SQS session: a boto3 SQS client behind the narrow session interface.
+
+The client is built on first use, so creating an env (at import time in an app module) needs
+no region, credentials or network; botocore's errors are translated into the library's here.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from sqs_contracts.sessions.base import Response
+from sqs_contracts.sessions.errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -22,8 +28,35 @@ def _drop_unset(kwargs: dict[str, Any]) -> dict[str, Any]:
 class BotoSession:
     """An :class:`~sqs_contracts.sessions.base.SQSSession` backed by a boto3 SQS client."""
 
-    def __init__(self, client: SQSClient) -> None:
-        self.client = client
+    def __init__(
+        self, client: SQSClient | None = None, *, factory: Callable[[], SQSClient] | None = None
+    ) -> None:
+        if client is None and factory is None:
+            raise ValueError("BotoSession needs a client or a factory building one")
+        self._client = client
+        self._factory = factory
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> SQSClient:
+        """The boto3 SQS client, built on first use."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    assert self._factory is not None
+                    try:
+                        self._client = self._factory()
+                    except Exception as exc:
+                        raise translate(exc, "CreateClient") from exc
+                client = self._client
+        return client
+
+    def _call(self, operation: str, method: str, kwargs: dict[str, Any]) -> Response:
+        try:
+            return dict(getattr(self.client, method)(**kwargs))
+        except Exception as exc:
+            raise translate(exc, operation) from exc
 
     @classmethod
     def create(
@@ -45,14 +78,24 @@ class BotoSession:
             max_pool_connections=max_pool_connections,
         )
         endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or None
-        factory = session if session is not None else boto3.Session()
-        client = factory.client(
-            "sqs", endpoint_url=endpoint_url, region_name=region_name, config=config
-        )
-        return cls(client)
+
+        def build() -> SQSClient:
+            factory = session if session is not None else boto3.Session()
+            return factory.client(
+                "sqs", endpoint_url=endpoint_url, region_name=region_name, config=config
+            )
+
+        made = cls(factory=build)
+        made.endpoint_hint = endpoint_url or (f"region {region_name}" if region_name else None)
+        return made
+
+    endpoint_hint: str | None = None
+    """Where the client will connect, known before it is built (for banners and errors)."""
 
     def __repr__(self) -> str:
-        return f"BotoSession({self.client.meta.endpoint_url!r})"
+        if self._client is not None:
+            return f"BotoSession({self._client.meta.endpoint_url!r})"
+        return f"BotoSession({self.endpoint_hint or 'default endpoint'!r})"
 
     def create_queue(
         self,
@@ -63,11 +106,11 @@ class BotoSession:
     ) -> Response:
         """Create a queue; returns ``QueueUrl``."""
         kw = _drop_unset({"QueueName": QueueName, "Attributes": Attributes, "tags": tags})
-        return dict(self.client.create_queue(**kw))
+        return self._call("CreateQueue", "create_queue", kw)
 
     def delete_queue(self, *, QueueUrl: str) -> Response:
         """Delete a queue."""
-        return dict(self.client.delete_queue(QueueUrl=QueueUrl))
+        return self._call("DeleteQueue", "delete_queue", {"QueueUrl": QueueUrl})
 
     def list_queues(
         self,
@@ -80,65 +123,70 @@ class BotoSession:
         kw = _drop_unset(
             {"QueueNamePrefix": QueueNamePrefix, "NextToken": NextToken, "MaxResults": MaxResults}
         )
-        return dict(self.client.list_queues(**kw))
+        return self._call("ListQueues", "list_queues", kw)
 
     def get_queue_url(self, *, QueueName: str) -> Response:
         """Resolve a queue name to its URL."""
-        return dict(self.client.get_queue_url(QueueName=QueueName))
+        return self._call("GetQueueUrl", "get_queue_url", {"QueueName": QueueName})
 
     def get_queue_attributes(
         self, *, QueueUrl: str, AttributeNames: Sequence[str] | None = None
     ) -> Response:
         """Read queue attributes."""
         names = list(AttributeNames) if AttributeNames is not None else ["All"]
-        return dict(self.client.get_queue_attributes(QueueUrl=QueueUrl, AttributeNames=names))  # type: ignore[arg-type]
+        kw = {"QueueUrl": QueueUrl, "AttributeNames": names}
+        return self._call("GetQueueAttributes", "get_queue_attributes", kw)
 
     def set_queue_attributes(self, *, QueueUrl: str, Attributes: Mapping[str, str]) -> Response:
         """Change queue attributes."""
-        return dict(self.client.set_queue_attributes(QueueUrl=QueueUrl, Attributes=Attributes))  # type: ignore[arg-type]
+        kw = {"QueueUrl": QueueUrl, "Attributes": Attributes}
+        return self._call("SetQueueAttributes", "set_queue_attributes", kw)
 
     def send_message(self, **kwargs: Any) -> Response:
         """Send one message."""
-        return dict(self.client.send_message(**kwargs))
+        return self._call("SendMessage", "send_message", kwargs)
 
     def send_message_batch(
         self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
     ) -> Response:
         """Send up to 10 messages."""
-        return dict(self.client.send_message_batch(QueueUrl=QueueUrl, Entries=Entries))  # type: ignore[arg-type]
+        kw = {"QueueUrl": QueueUrl, "Entries": Entries}
+        return self._call("SendMessageBatch", "send_message_batch", kw)
 
     def receive_message(self, **kwargs: Any) -> Response:
         """Receive up to 10 messages."""
-        return dict(self.client.receive_message(**kwargs))
+        return self._call("ReceiveMessage", "receive_message", kwargs)
 
     def delete_message(self, *, QueueUrl: str, ReceiptHandle: str) -> Response:
         """Delete one message."""
-        return dict(self.client.delete_message(QueueUrl=QueueUrl, ReceiptHandle=ReceiptHandle))
+        kw = {"QueueUrl": QueueUrl, "ReceiptHandle": ReceiptHandle}
+        return self._call("DeleteMessage", "delete_message", kw)
 
     def delete_message_batch(
         self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
     ) -> Response:
         """Delete up to 10 messages."""
-        return dict(self.client.delete_message_batch(QueueUrl=QueueUrl, Entries=Entries))  # type: ignore[arg-type]
+        kw = {"QueueUrl": QueueUrl, "Entries": Entries}
+        return self._call("DeleteMessageBatch", "delete_message_batch", kw)
 
     def change_message_visibility(
         self, *, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
     ) -> Response:
         """Change one message's visibility timeout."""
-        return dict(
-            self.client.change_message_visibility(
-                QueueUrl=QueueUrl, ReceiptHandle=ReceiptHandle, VisibilityTimeout=VisibilityTimeout
-            )
-        )
+        kw = {
+            "QueueUrl": QueueUrl,
+            "ReceiptHandle": ReceiptHandle,
+            "VisibilityTimeout": VisibilityTimeout,
+        }
+        return self._call("ChangeMessageVisibility", "change_message_visibility", kw)
 
     def change_message_visibility_batch(
         self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
     ) -> Response:
         """Change the visibility of up to 10 messages."""
-        return dict(
-            self.client.change_message_visibility_batch(QueueUrl=QueueUrl, Entries=Entries)  # type: ignore[arg-type]
-        )
+        kw = {"QueueUrl": QueueUrl, "Entries": Entries}
+        return self._call("ChangeMessageVisibilityBatch", "change_message_visibility_batch", kw)
 
     def purge_queue(self, *, QueueUrl: str) -> Response:
         """Delete every message in a queue."""
-        return dict(self.client.purge_queue(QueueUrl=QueueUrl))
+        return self._call("PurgeQueue", "purge_queue", {"QueueUrl": QueueUrl})

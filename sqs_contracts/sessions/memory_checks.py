@@ -7,9 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
+from sqs_contracts.sessions.errors import SQSServiceError, service_error
 
 NONEXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 """The error code of an unknown queue, as botocore reports it under the JSON protocol."""
@@ -46,8 +45,8 @@ class SQSFault(Exception):
         self.code = code
         self.message = message
 
-    def client_error(self, operation: str) -> ClientError:
-        """Return the botocore ``ClientError`` a boto3 client would raise for this fault."""
+    def client_error(self, operation: str) -> SQSServiceError:
+        """Return the error a session raises for this fault (a ``ClientError``, as boto3's)."""
         error = {
             "Code": self.code,
             "Message": self.message,
@@ -55,7 +54,7 @@ class SQSFault(Exception):
             "Type": "Sender",
         }
         response: Any = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-        return ClientError(response, operation)
+        return service_error(response, operation)
 
 
 def invalid(message: str) -> SQSFault:

@@ -115,17 +115,16 @@ def test_same_objects_through_alias_modules() -> None:
         env,
         errors,
         exceptions,
-        management,
         memory_sqs,
         queue,
-        queues,
-        results,
         sessions,
         sqs_env,
         sqs_manage,
     )
+    from sqs_contracts.dispatch import results
+    from sqs_contracts.queues import job_queue, management
 
-    assert queue.JobQueue is queues.JobQueue
+    assert queue.JobQueue is job_queue.JobQueue
     assert sqs_env.SQSEnv is env.SQSEnv
     assert sqs_manage.create_fifo_queue is management.create_fifo_queue
     assert core.BatchProcessingResult is results.BatchProcessingResult

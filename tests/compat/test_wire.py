@@ -17,7 +17,7 @@ import sqs_workers
 from pydantic import BaseModel
 
 from sqs_contracts.codecs import CONTENT_TYPES_CODECS, OrjsonCodec
-from sqs_contracts.envelope import decode_message, encode_job
+from sqs_contracts.wire.envelope import decode_message, encode_job
 
 JOB_NAME = "send_email"
 KWARGS: dict[str, Any] = {

@@ -122,9 +122,9 @@ def test_job_name_defaults_to_class_name_and_can_be_pinned() -> None:
 
 
 def test_no_env_error_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sqs_contracts.env as env_module
+    from sqs_contracts.contracts import binding
 
-    monkeypatch.setattr(env_module, "_last_created", None)
+    monkeypatch.setattr(binding, "_last_created", None)
     with pytest.raises(NoCurrentEnv, match="activate"):
         Small(to="a").delay()
 

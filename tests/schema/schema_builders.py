@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ConfigDict, create_model
 
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.schema import contract_schema
-from sqs_contracts.task import Task
 
 _counter = itertools.count()
 

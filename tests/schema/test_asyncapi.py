@@ -19,9 +19,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.schema import asyncapi_document, render_asyncapi, write_asyncapi
 from sqs_contracts.schema.asyncapi import parse_queue_option, queue_binding
-from sqs_contracts.task import Task
 
 SPEC = Path(__file__).with_name("asyncapi-3.0.0.json")
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import Field, create_model
 from schema_builders import contract
 
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.schema import check_compatibility, contract_schema
-from sqs_contracts.task import Task
 
 _queues = itertools.count()
 

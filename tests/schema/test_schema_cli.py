@@ -20,7 +20,7 @@ Run = Callable[..., tuple[int, str, str]]
 
 BEFORE = """
     from pydantic import Field
-    from sqs_contracts.task import Task
+    from sqs_contracts.contracts.task import Task
 
     class SendEmail(Task, queue="{queue}", name="send_email"):
         to: str = Field(max_length=254)
@@ -28,7 +28,7 @@ BEFORE = """
 """
 
 BREAKING = """
-    from sqs_contracts.task import Task
+    from sqs_contracts.contracts.task import Task
 
     class SendEmail(Task, queue="{queue}", name="send_email"):
         to: str
@@ -38,7 +38,7 @@ BREAKING = """
 
 SAFE = """
     from pydantic import Field
-    from sqs_contracts.task import Task
+    from sqs_contracts.contracts.task import Task
 
     class SendEmail(Task, queue="{queue}", name="send_email"):
         to: str = Field(max_length=254)

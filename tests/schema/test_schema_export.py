@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from sqs_contracts.codecs import JSONCodec
-from sqs_contracts.envelope import encode_job
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.schema import (
     contract_schema,
     envelope_schema,
@@ -20,7 +20,7 @@ from sqs_contracts.schema import (
     find_tasks,
     outdated_files,
 )
-from sqs_contracts.task import Task
+from sqs_contracts.wire.envelope import encode_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_export_removes_files_of_contracts_that_are_gone(module_dir: Path, tmp_p
     name = _write_module(
         module_dir,
         f"""
-        from sqs_contracts.task import Task
+        from sqs_contracts.contracts.task import Task
 
         class A(Task, queue="{queue}", name="a"):
             x: int
@@ -109,7 +109,7 @@ def test_export_removes_files_of_contracts_that_are_gone(module_dir: Path, tmp_p
     assert (out / f"{queue}-other" / "b.json").is_file()
 
     (module_dir / f"{name}.py").write_text(
-        f"from sqs_contracts.task import Task\n\n"
+        f"from sqs_contracts.contracts.task import Task\n\n"
         f"class A(Task, queue='{queue}', name='a'):\n    x: int\n"
     )
     del sys.modules[name]
@@ -128,7 +128,7 @@ def test_find_tasks_walks_packages_and_sorts(module_dir: Path) -> None:
     (package / "__init__.py").write_text("")
     (package / "sub" / "__init__.py").write_text("")
     (package / "sub" / "jobs.py").write_text(
-        "from sqs_contracts.task import Task\n\n"
+        "from sqs_contracts.contracts.task import Task\n\n"
         f"class Zed(Task, queue='{queue}', name='zed'):\n    x: int\n\n"
         f"class Alpha(Task, queue='{queue}', name='alpha'):\n    x: int\n\n"
         "class NoQueue(Task):\n    x: int\n"

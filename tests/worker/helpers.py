@@ -10,8 +10,8 @@ from typing import Any
 from backends import Backend
 
 from sqs_contracts import MemorySession, SQSEnv, create_fifo_queue, create_standard_queue
+from sqs_contracts.runners.worker import Worker, WorkerStats
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown, ShutdownPolicy
-from sqs_contracts.worker import Worker, WorkerStats
 
 RUN_TIMEOUT = 30.0
 """The longest a worker run may take: past it the worker is stopped and the test fails."""

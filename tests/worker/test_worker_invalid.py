@@ -70,8 +70,8 @@ def _check_logged(caplog: pytest.LogCaptureFixture, sent: dict[str, Sent]) -> No
             for r in caplog.records
             if r.levelno >= logging.ERROR
             and message_id in r.getMessage()
-            and getattr(r, "queue_name", None) == "bad"
-            and getattr(r, "job_name", None) == message.job_name
+            and getattr(r, "queue", None) == "bad"
+            and getattr(r, "job", None) == message.job_name
         ]
         assert any(message.reason in r.getMessage() for r in records), (message, caplog.text)
 

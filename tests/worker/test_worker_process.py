@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sqs_contracts import SQSEnv, create_standard_queue
+from sqs_contracts.runners.worker import WorkerStats
 from sqs_contracts.sessions import BotoSession
-from sqs_contracts.worker import WorkerStats
 
 from .contracts import Job
 from .helpers import Guard, counts, receive_all, wait_for

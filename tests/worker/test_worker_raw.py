@@ -10,8 +10,8 @@ from backends import Backend
 
 from sqs_contracts import JobContext, RawQueue
 from sqs_contracts.deadletter_queue import DeadLetterQueue
+from sqs_contracts.runners.worker import Worker
 from sqs_contracts.shutdown_policies import IdleShutdown
-from sqs_contracts.worker import Worker
 
 from .contracts import BatchJob, Job
 from .helpers import Guard, after, attribute, counts, make_env, make_queue, receive_all, run_worker

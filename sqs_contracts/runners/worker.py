@@ -19,22 +19,33 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqs_contracts.acks import Acker, with_retries
-from sqs_contracts.backoff_policies import MAX_VISIBILITY_TIMEOUT
-from sqs_contracts.processing import acknowledge, change_visibility
-from sqs_contracts.results import BatchProcessingResult, ProcessingResult
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
-from sqs_contracts.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
-
-if TYPE_CHECKING:
-    from sqs_contracts.env import SQSEnv
-    from sqs_contracts.queues import GenericQueue
+from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
+from sqs_contracts.dispatch.dispatcher import dispatch
+from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
+from sqs_contracts.queues.acknowledge import acknowledge, change_visibility
+from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
+from sqs_contracts.runners.acker import Acker, with_retries
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 
 logger = logging.getLogger(__name__)
 
 Message = Mapping[str, Any]
+
+
+class WorkerEnv(Protocol):
+    """What a worker needs of its env: the session and the queues by name."""
+
+    @property
+    def session(self) -> SQSSession:
+        """The SQS session (its clock, when it has one, drives the heartbeat)."""
+        ...
+
+    def queue(self, queue_name: str) -> Any:
+        """The queue object registered under a name."""
+        ...
 
 
 @dataclass(eq=False)
@@ -64,7 +75,7 @@ class Worker:
 
     def __init__(
         self,
-        env: SQSEnv,
+        env: WorkerEnv,
         *,
         concurrency: int = 1,
         wait_seconds: int = 10,
@@ -127,7 +138,7 @@ class Worker:
         if not queue_names:
             raise ValueError("worker.run() needs at least one queue name")
         policy = self._policy = shutdown_policy or NEVER_SHUTDOWN
-        queues = [self.env.queues.get(name) or self.env.queue(name) for name in queue_names]
+        queues: list[GenericQueue] = [self.env.queue(name) for name in queue_names]
         for queue in queues:
             queue.settings  # noqa: B018 - resolve URL and attributes before threads start
         self.stats.queues = list(queue_names)
@@ -187,9 +198,9 @@ class Worker:
     # -- receiving ------------------------------------------------------------------------------
 
     def _receive_loop(self, queue: GenericQueue, poll: int) -> None:
-        batch_size = (
-            queue.batching_policy.batch_size if queue.batching_policy.batching_enabled else 1
-        )
+        batch_size = queue.receive_size
+        # Past ten, a batch queue receives until it holds a whole number of batches.
+        count = MAX_BATCH_ENTRIES if batch_size <= MAX_BATCH_ENTRIES else batch_size
         failures = 0
         while not self._stop.is_set():
             with self._lock:
@@ -198,14 +209,7 @@ class Worker:
             if self._stop.is_set():
                 return
             try:
-                messages = queue.get_raw_messages(poll, MAX_BATCH_ENTRIES)
-                while batch_size > MAX_BATCH_ENTRIES and len(messages) % batch_size and messages:
-                    more = queue.get_raw_messages(
-                        0, min(MAX_BATCH_ENTRIES, batch_size - len(messages) % batch_size)
-                    )
-                    if not more:
-                        break
-                    messages.extend(more)
+                messages = queue.receive(count, poll)
                 failures = 0
             except Exception as exc:  # the worker outlives endpoint outages
                 failures += 1
@@ -215,19 +219,19 @@ class Worker:
                     queue.name,
                     exc,
                     delay,
-                    extra={"queue_name": queue.name},
+                    extra={"queue": queue.name},
                 )
                 self._stop.wait(delay)
                 continue
             if messages:
                 self._accept(queue, messages, batch_size)
 
-    def _accept(self, queue: GenericQueue, messages: list[dict[str, Any]], batch_size: int) -> None:
+    def _accept(self, queue: GenericQueue, messages: Sequence[Message], batch_size: int) -> None:
         now = self.clock()
         fifo = queue.settings.fifo
         # On FIFO queues a unit holds messages of one group, so its group keeps them in order
         # (batches too: two batches of a group must not run at the same time).
-        chunks: dict[str | None, list[dict[str, Any]]] = {}
+        chunks: dict[str | None, list[Message]] = {}
         for message in messages:
             group = message.get("Attributes", {}).get("MessageGroupId") if fifo else None
             chunks.setdefault(group, []).append(message)
@@ -280,24 +284,19 @@ class Worker:
 
     def _handle(self, unit: _Unit, acker: Acker) -> None:
         queue = unit.queue
+        outcomes: list[Outcome] = []
         try:
-            if len(unit.messages) == 1 and not queue.batching_policy.batching_enabled:
-                result = queue.process_message(unit.messages[0])
-            else:
-                result = queue.process_messages(unit.messages)
-        except Exception:  # a processor bug must not kill the handler thread
-            logger.exception("processor of queue %s raised", queue.name)
-            result = ProcessingResult(False)
-        try:
-            for message in unit.messages:
-                acknowledge(unit.queue, message, result, acker)
+            outcomes = dispatch(queue, unit.messages)
+            for message, outcome in zip(unit.messages, outcomes, strict=True):
+                acknowledge(queue, message, outcome, acker)
         finally:
-            self._finish(unit, result.success)
+            self._finish(unit, [o.success for o in outcomes] or [False] * len(unit.messages))
 
-    def _finish(self, unit: _Unit, success: bool) -> None:
+    def _finish(self, unit: _Unit, successes: Sequence[bool]) -> None:
         done = BatchProcessingResult(unit.queue.name)
-        for message in unit.messages:
-            done.update_with_message(message, success)
+        for message, ok in zip(unit.messages, successes, strict=True):
+            done.update_with_message(message, ok)
+        success = all(successes)
         with self._lock:
             self._held.discard(unit)
             # The policy sees each job before this thread takes the next one, so
@@ -306,10 +305,8 @@ class Worker:
             if self._policy.need_shutdown():
                 self._stop.set()
                 self._wake_all()
-            if success:
-                self.stats.succeeded += len(unit.messages)
-            else:
-                self.stats.failed += len(unit.messages)
+            self.stats.succeeded += done.succeeded_count()
+            self.stats.failed += done.failed_count()
             if unit.group is not None:
                 key = (unit.queue.name, unit.group)
                 waiting = self._group_queues.get(key)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
-from sqs_contracts.errors import InvalidMessage, QueueConfigError
-
-if TYPE_CHECKING:
-    from sqs_contracts.env import SQSEnv
+from sqs_contracts.contracts.binding import Producer, current_producer
+from sqs_contracts.sessions.errors import QueueConfigError
+from sqs_contracts.wire.errors import InvalidMessage
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 """Turns the payload dict of one contract version into that of the next version."""
@@ -62,16 +61,14 @@ class Task(BaseModel):
     def delay(
         self,
         *,
-        env: SQSEnv | None = None,
+        env: Producer | None = None,
         delay_seconds: int | None = None,
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
     ) -> str | None:
         """Enqueue this job; returns the SQS MessageId (``None`` inside a batch block)."""
-        from sqs_contracts.env import current_env
-
-        return current_env(env, self).send_task(
+        return current_producer(env, self).send_task(
             self,
             delay_seconds=delay_seconds,
             group_id=group_id,
@@ -79,18 +76,14 @@ class Task(BaseModel):
             content_type=content_type,
         )
 
-    def run(self, *, env: SQSEnv | None = None) -> Any:
+    def run(self, *, env: Producer | None = None) -> Any:
         """Run the registered handler now, in this process, and return its result."""
-        from sqs_contracts.env import current_env
-
-        return current_env(env, self).run_task(self)
+        return current_producer(env, self).run_task(self)
 
     @classmethod
-    def batch(cls, *, env: SQSEnv | None = None) -> AbstractContextManager[None]:
+    def batch(cls, *, env: Producer | None = None) -> AbstractContextManager[None]:
         """Buffer every send inside the block into ``SendMessageBatch`` calls."""
-        from sqs_contracts.env import current_env
-
-        return current_env(env, cls).batch()
+        return current_producer(env, cls).batch()
 
     # -- contract metadata -------------------------------------------------------------------
 

@@ -1,13 +1,13 @@
-"""Processing results: the outcome of one message and of one received batch."""
+"""Processing results: a handler's result, the outcome of one message, and batch counts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from sqs_contracts.backoff_policies import BackoffPolicy
+    from sqs_contracts.dispatch.backoff import BackoffPolicy
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class ProcessingResult:
     success: bool
     backoff_policy: BackoffPolicy | None = None
     invalid_reason: str | None = None
+    error: BaseException | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
         # sqs-workers' result was always truthy, which deleted messages a batch handler retried.
@@ -28,6 +29,25 @@ class ProcessingResult:
 
 SUCCESS = ProcessingResult(True)
 FAILURE = ProcessingResult(False)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What becomes of one message: delete it, retry it after ``visibility_timeout`` seconds,
+    or move it to the dead-letter queue (falling back to the retry if that fails)."""
+
+    action: Literal["delete", "retry", "dead_letter"]
+    visibility_timeout: int = 0
+    reason: str | None = None
+    error: BaseException | None = None
+
+    @property
+    def success(self) -> bool:
+        """True when the handler completed and the message is to be deleted."""
+        return self.action == "delete"
+
+
+DELETE = Outcome("delete")
 
 
 @dataclass

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqs_contracts.envelope import OutgoingMessage, message_size
-from sqs_contracts.processing import call_raw
-from sqs_contracts.queues import GenericQueue
-from sqs_contracts.results import ProcessingResult
-
-if TYPE_CHECKING:
-    from sqs_contracts.env import SQSEnv
+from sqs_contracts.dispatch.dispatcher import call_raw
+from sqs_contracts.dispatch.results import ProcessingResult
+from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.ports import QueueHost
+from sqs_contracts.wire.envelope import OutgoingMessage, message_size
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -21,7 +19,7 @@ class RawQueue(GenericQueue):
 
     receive_attributes = ("All",)  # a raw processor may read any of them
 
-    def __init__(self, env: SQSEnv, name: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, env: QueueHost, name: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(env, name, *args, **kwargs)
         self.processor: Callable[[Mapping[str, Any]], Any] | None = None
 
@@ -62,8 +60,8 @@ class RawQueue(GenericQueue):
 
     def process_message(self, message: Mapping[str, Any]) -> ProcessingResult:
         """Hand the message to the raw processor."""
-        return call_raw(self, [message])
+        return call_raw(self.name, self.processor, [message], as_list=False)
 
     def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
         """Hand a list of messages to the raw processor."""
-        return call_raw(self, messages)
+        return call_raw(self.name, self.processor, messages, as_list=True)

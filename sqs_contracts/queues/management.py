@@ -6,13 +6,29 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqs_contracts.errors import QueueConfigError
-from sqs_contracts.sessions.base import MAX_MESSAGE_BYTES
+from sqs_contracts.sessions.base import MAX_MESSAGE_BYTES, SQSSession
+from sqs_contracts.sessions.errors import QueueConfigError
 
-if TYPE_CHECKING:
-    from sqs_contracts.env import SQSEnv
+
+class ManagedEnv(Protocol):
+    """What managing queues needs of an env: its session, prefix and queues."""
+
+    @property
+    def session(self) -> SQSSession:
+        """The SQS session."""
+        ...
+
+    @property
+    def queues(self) -> Mapping[str, Any]:
+        """The env's queue objects, by name."""
+        ...
+
+    def get_sqs_queue_name(self, queue_name: str) -> str:
+        """The queue's name on SQS, with the prefix."""
+        ...
+
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
@@ -21,7 +37,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 class RedrivePolicy:
     """Move a message to ``dead_letter_queue_name`` once it was received more than n times."""
 
-    env: SQSEnv
+    env: ManagedEnv
     dead_letter_queue_name: str
     max_receive_count: int
 
@@ -71,7 +87,7 @@ class QueueSettings:
         )
 
 
-def _validate_name(env: SQSEnv, queue_name: str, fifo: bool) -> str:
+def _validate_name(env: ManagedEnv, queue_name: str, fifo: bool) -> str:
     sqs_name = env.get_sqs_queue_name(queue_name)
     base = sqs_name[: -len(".fifo")] if sqs_name.endswith(".fifo") else sqs_name
     if not _NAME.match(base) or len(sqs_name) > 80:
@@ -115,7 +131,7 @@ def _attributes(
 
 
 def create_standard_queue(
-    env: SQSEnv,
+    env: ManagedEnv,
     queue_name: str,
     message_retention_period: int | None = None,
     visibility_timeout: int | None = None,
@@ -131,7 +147,7 @@ def create_standard_queue(
 
 
 def create_fifo_queue(
-    env: SQSEnv,
+    env: ManagedEnv,
     queue_name: str,
     content_based_deduplication: bool = False,
     message_retention_period: int | None = None,
@@ -167,7 +183,7 @@ def _options(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _create(
-    env: SQSEnv,
+    env: ManagedEnv,
     queue_name: str,
     *,
     fifo: bool,
@@ -180,7 +196,7 @@ def _create(
     return str(env.session.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"])
 
 
-def delete_queue(env: SQSEnv, queue_name: str) -> None:
+def delete_queue(env: ManagedEnv, queue_name: str) -> None:
     """Delete a queue and every message in it."""
     url = env.session.get_queue_url(QueueName=env.get_sqs_queue_name(queue_name))["QueueUrl"]
     env.session.delete_queue(QueueUrl=url)
@@ -189,7 +205,7 @@ def delete_queue(env: SQSEnv, queue_name: str) -> None:
         queue.forget_settings()
 
 
-def queue_stats(env: SQSEnv, queue_name: str) -> dict[str, int]:
+def queue_stats(env: ManagedEnv, queue_name: str) -> dict[str, int]:
     """Approximate message counts of a queue: visible, in flight and delayed."""
     url = env.session.get_queue_url(QueueName=env.get_sqs_queue_name(queue_name))["QueueUrl"]
     attrs = env.session.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sqs_contracts.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
-from sqs_contracts.context import JobContext
-from sqs_contracts.errors import ContentTypeNotAllowed, InvalidMessage
+from sqs_contracts.wire.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
+from sqs_contracts.wire.context import JobContext
+from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage
 
 JOB_NAME = "JobName"
 CONTENT_TYPE = "ContentType"
@@ -31,6 +31,17 @@ RECEIVE_ATTRIBUTES = (
     "MessageDeduplicationId",
 )
 """The system attributes a job needs (backoff, job context, FIFO); fewer means less to parse."""
+
+
+_SEND_ATTRIBUTE_KEYS = ("DataType", "StringValue", "BinaryValue")
+
+
+def sendable_attributes(message: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A received message's attributes in the shape ``SendMessage`` accepts."""
+    return {
+        name: {k: v for k, v in attr.items() if k in _SEND_ATTRIBUTE_KEYS}
+        for name, attr in (message.get("MessageAttributes") or {}).items()
+    }
 
 
 def _string(value: str) -> dict[str, str]:

@@ -12,13 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqs_contracts.processing import change_visibility, delete_messages
+from sqs_contracts.queues.acknowledge import AckTarget, change_visibility, delete_messages
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
-
-if TYPE_CHECKING:
-    from sqs_contracts.queues import GenericQueue
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +56,8 @@ class Acker:
         # trip for a delete, and several deletes may be in flight under real SQS latency.
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="sqs-contracts-ack")
         self._lock = threading.Lock()
-        self._deletes: dict[GenericQueue, list[Mapping[str, Any]]] = {}
-        self._changes: dict[GenericQueue, list[tuple[Mapping[str, Any], int]]] = {}
+        self._deletes: dict[AckTarget, list[Mapping[str, Any]]] = {}
+        self._changes: dict[AckTarget, list[tuple[Mapping[str, Any], int]]] = {}
         self._oldest: float | None = None
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -70,21 +67,19 @@ class Acker:
         """Start the timer thread that flushes partial batches."""
         self._thread.start()
 
-    def delete(self, queue: GenericQueue, message: Mapping[str, Any]) -> None:
+    def delete(self, queue: AckTarget, message: Mapping[str, Any]) -> None:
         """Delete a message soon (it succeeded)."""
         full = self._add(self._deletes, queue, message)
         if full:
             self._pool.submit(self._send_deletes, queue, full)
 
-    def change(self, queue: GenericQueue, message: Mapping[str, Any], timeout: int) -> None:
+    def change(self, queue: AckTarget, message: Mapping[str, Any], timeout: int) -> None:
         """Set a message's visibility timeout soon (it failed, or it is being released)."""
         full = self._add(self._changes, queue, (message, timeout))
         if full:
             self._pool.submit(self._send_changes, queue, full)
 
-    def _add(
-        self, pending: dict[GenericQueue, list[_T]], queue: GenericQueue, item: _T
-    ) -> list[_T]:
+    def _add(self, pending: dict[AckTarget, list[_T]], queue: AckTarget, item: _T) -> list[_T]:
         """Buffer an item; return a full batch to send now (empty when there is none)."""
         with self._lock:
             items = pending.setdefault(queue, [])
@@ -134,15 +129,13 @@ class Acker:
             self.flush()
 
     @staticmethod
-    def _send_deletes(queue: GenericQueue, messages: Sequence[Mapping[str, Any]]) -> None:
+    def _send_deletes(queue: AckTarget, messages: Sequence[Mapping[str, Any]]) -> None:
         with_retries(
             lambda: delete_messages(queue, messages), f"DeleteMessageBatch on {queue.name}"
         )
 
     @staticmethod
-    def _send_changes(
-        queue: GenericQueue, entries: Sequence[tuple[Mapping[str, Any], int]]
-    ) -> None:
+    def _send_changes(queue: AckTarget, entries: Sequence[tuple[Mapping[str, Any], int]]) -> None:
         with_retries(
             lambda: change_visibility(queue, entries),
             f"ChangeMessageVisibilityBatch on {queue.name}",

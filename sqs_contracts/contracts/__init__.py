@@ -1,0 +1,1 @@
+"""Contracts: Task models and function signatures turned into models."""

@@ -1,0 +1,215 @@
+"""The dispatch path: received messages in, one outcome per message out.
+
+It routes a message by its ``JobName`` to a processor (or hands it to a raw processor),
+and turns the result into an :class:`~sqs_contracts.dispatch.results.Outcome`: delete,
+retry after the backoff, or dead-letter. It knows nothing of threads, receive loops or how
+acknowledgements are batched: the worker, ``process_batch`` and the other runners call it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
+from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
+from sqs_contracts.dispatch.errors import RetryJob
+from sqs_contracts.dispatch.processor import Processor
+from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
+from sqs_contracts.wire.envelope import job_name_of
+
+logger = logging.getLogger(__name__)
+
+Message = Mapping[str, Any]
+
+NOT_RUN = ProcessingResult(False)
+"""The result of a FIFO message left unrun because an earlier one of its batch failed."""
+
+
+class Route(Protocol):
+    """What dispatch needs of a queue: its name, policies and how it processes messages."""
+
+    @property
+    def name(self) -> str:
+        """The queue's name."""
+        ...
+
+    @property
+    def batching_policy(self) -> BatchingConfiguration:
+        """Whether handlers take one message or a list."""
+        ...
+
+    @property
+    def backoff_policy(self) -> BackoffPolicy:
+        """The visibility timeout of a failed message."""
+        ...
+
+    @property
+    def dead_letter_invalid(self) -> bool:
+        """Move messages that cannot become jobs to the dead-letter queue at once."""
+        ...
+
+    def process_message(self, message: Message) -> ProcessingResult:
+        """Process one message."""
+        ...
+
+    def process_each(self, messages: Sequence[Message]) -> list[ProcessingResult]:
+        """Batch mode: process a list of messages, one result per message."""
+        ...
+
+
+def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
+    """Process messages (one by one, or as one list in batch mode); one outcome each."""
+    if not messages:
+        return []
+    if route.batching_policy.batching_enabled:
+        results = _guarded(route, lambda: route.process_each(messages), len(messages))
+    else:
+        results = [
+            _guarded(route, lambda m=m: [route.process_message(m)], 1)[0]  # type: ignore[misc]
+            for m in messages
+        ]
+    return [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
+
+
+def _guarded(
+    route: Route, call: Callable[[], list[ProcessingResult]], count: int
+) -> list[ProcessingResult]:
+    try:
+        results = call()
+    except Exception as exc:  # a processor bug fails its messages, never the runner
+        logger.exception("processing messages of queue %s raised", route.name)
+        return [ProcessingResult(False, error=exc)] * count
+    if len(results) != count:
+        logger.error(
+            "queue %s returned %d results for %d messages", route.name, len(results), count
+        )
+        return [ProcessingResult(False)] * count
+    return results
+
+
+def outcome_of(route: Route, message: Message, result: ProcessingResult) -> Outcome:
+    """Turn a processing result into what becomes of the message."""
+    if result.success:
+        return DELETE
+    timeout = backoff_for(route, message, result)
+    if result.invalid_reason is not None and route.dead_letter_invalid:
+        return Outcome("dead_letter", timeout, result.invalid_reason, result.error)
+    return Outcome("retry", timeout, result.invalid_reason, result.error)
+
+
+def backoff_for(route: Route, message: Message, result: ProcessingResult) -> int:
+    """The visibility timeout a failed message gets: the result's policy, else the queue's.
+
+    A policy that raises is logged and replaced by the default, so a bad policy never leaves
+    a message held.
+    """
+    policy = result.backoff_policy or route.backoff_policy
+    try:
+        return int(policy.get_visibility_timeout(message))
+    except Exception:
+        logger.exception(
+            "backoff policy %r of queue %s raised; using the default backoff", policy, route.name
+        )
+        return DEFAULT_BACKOFF.get_visibility_timeout(message)
+
+
+def unknown_job(
+    queue_name: str, processors: Mapping[str, Processor], message: Message
+) -> ProcessingResult:
+    """The result of a message whose job name has no processor on this queue."""
+    job_name = job_name_of(message)
+    if job_name is None:
+        reason = "message has no JobName attribute: not a job of this library"
+    else:
+        reason = (
+            f"no handler for job {job_name!r} on queue {queue_name!r} "
+            f"(known: {sorted(processors)}); register one with @env.handler(...) "
+            f"or @queue.processor({job_name!r})"
+        )
+    logger.error(
+        "Could not process message %s: %s",
+        message.get("MessageId"),
+        reason,
+        extra={"queue": queue_name, "job": job_name, "message_id": message.get("MessageId")},
+    )
+    return ProcessingResult(False, invalid_reason=reason)
+
+
+def route_job(
+    queue_name: str, processors: Mapping[str, Processor], message: Message
+) -> ProcessingResult:
+    """Hand one message to the processor of its ``JobName``."""
+    processor = processors.get(job_name_of(message) or "")
+    if processor is None:
+        return unknown_job(queue_name, processors, message)
+    return processor.process_message(message)
+
+
+def route_jobs(
+    queue_name: str,
+    processors: Mapping[str, Processor],
+    messages: Sequence[Message],
+    *,
+    ordered: bool = False,
+) -> list[ProcessingResult]:
+    """Batch mode: hand each job name's messages to its processor, one result per message.
+
+    ``ordered`` (FIFO queues) keeps send order: consecutive runs of one job name go in turn,
+    and once a run fails the later runs do not run (they are retried after it, in order).
+    """
+    runs: list[tuple[str, list[int]]] = []
+    by_name: dict[str, list[int]] = {}
+    for i, message in enumerate(messages):
+        name = job_name_of(message) or ""
+        if ordered:
+            if runs and runs[-1][0] == name:
+                runs[-1][1].append(i)
+            else:
+                runs.append((name, [i]))
+        elif name in by_name:
+            by_name[name].append(i)
+        else:
+            by_name[name] = [i]
+            runs.append((name, by_name[name]))
+    results: list[ProcessingResult] = [NOT_RUN] * len(messages)
+    for name, indexes in runs:
+        processor = processors.get(name)
+        group = [messages[i] for i in indexes]
+        if processor is None:
+            group_results = [unknown_job(queue_name, processors, m) for m in group]
+        else:
+            group_results = processor.process_each(group)
+        for i, result in zip(indexes, group_results, strict=True):
+            results[i] = result
+        if ordered and not all(r.success for r in group_results):
+            break
+    return results
+
+
+def call_raw(
+    queue_name: str,
+    processor: Callable[..., Any] | None,
+    messages: Sequence[Message],
+    *,
+    as_list: bool,
+) -> ProcessingResult:
+    """Call a raw processor with each message (or with the list, when ``as_list``)."""
+    extra = {"queue": queue_name, "message_ids": [m.get("MessageId") for m in messages]}
+    if processor is None:
+        logger.warning("raw queue %s has no processor", queue_name, extra=extra)
+        return ProcessingResult(False, invalid_reason=f"raw queue {queue_name!r} has no processor")
+    try:
+        if as_list:
+            processor(list(messages))
+        else:
+            for message in messages:
+                processor(message)
+    except RetryJob as exc:
+        logger.info("Retrying raw messages of %s", queue_name, extra=extra)
+        return ProcessingResult(False, exc.backoff_policy, error=exc)
+    except Exception as exc:
+        logger.exception("Error while processing raw messages of %s", queue_name, extra=extra)
+        return ProcessingResult(False, error=exc)
+    return ProcessingResult(True)

@@ -1,0 +1,1 @@
+"""Queues: job, raw and dead-letter queues, the send buffer, queue management, the function API."""

@@ -1,0 +1,198 @@
+"""Acknowledging dispatched messages: delete on success, back off on failure, dead-letter.
+
+The one place where a message's outcome becomes SQS calls; a message is deleted only after
+its handler succeeded, or after it was copied to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
+from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_ATTRIBUTES = 10
+
+
+class QueueSettingsView(Protocol):
+    """The queue settings acknowledging needs."""
+
+    @property
+    def fifo(self) -> bool:
+        """Whether the queue is FIFO."""
+        ...
+
+    @property
+    def dead_letter_arn(self) -> str | None:
+        """The ARN of the dead-letter queue, from the redrive policy."""
+        ...
+
+
+class AckTarget(Protocol):
+    """The queue a message is acknowledged on: its name, URL, session and settings."""
+
+    @property
+    def name(self) -> str:
+        """The queue's name."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """The queue URL."""
+        ...
+
+    @property
+    def session(self) -> SQSSession:
+        """The SQS session to call."""
+        ...
+
+    @property
+    def settings(self) -> QueueSettingsView:
+        """The queue's settings."""
+        ...
+
+
+class AckSink(Protocol):
+    """Where acknowledgements go: sent at once in batches, or through the worker's acker."""
+
+    def delete(self, queue: AckTarget, message: Mapping[str, Any]) -> None:
+        """Delete a message (its handler succeeded)."""
+        ...
+
+    def change(self, queue: AckTarget, message: Mapping[str, Any], timeout: int) -> None:
+        """Set a message's visibility timeout."""
+        ...
+
+
+def _chunks(items: Sequence[Any], size: int = MAX_BATCH_ENTRIES) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _log_failed(queue: AckTarget, action: str, response: Mapping[str, Any]) -> None:
+    for failed in response.get("Failed", []):
+        logger.warning(
+            "%s failed for a message of queue %s: %s %s",
+            action,
+            queue.name,
+            failed.get("Code"),
+            failed.get("Message"),
+            extra={"queue": queue.name, "message_id": failed.get("Id")},
+        )
+
+
+def delete_messages(queue: AckTarget, messages: Sequence[Mapping[str, Any]]) -> None:
+    """Delete messages with ``DeleteMessageBatch`` calls of up to 10."""
+    for chunk in _chunks(messages):
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+        response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
+        _log_failed(queue, "DeleteMessageBatch", response)
+
+
+def change_visibility(queue: AckTarget, messages: Sequence[tuple[Mapping[str, Any], int]]) -> None:
+    """Set each message's visibility timeout with ``ChangeMessageVisibilityBatch`` calls."""
+    for chunk in _chunks(messages):
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": timeout}
+            for i, (m, timeout) in enumerate(chunk)
+        ]
+        response = queue.session.change_message_visibility_batch(
+            QueueUrl=queue.url, Entries=entries
+        )
+        _log_failed(queue, "ChangeMessageVisibilityBatch", response)
+
+
+def dead_letter_url(queue: AckTarget) -> str | None:
+    """The URL of the queue's dead-letter queue, from its redrive policy, if it has one."""
+    arn = queue.settings.dead_letter_arn
+    if not arn:
+        return None
+    response = queue.session.get_queue_url(QueueName=arn.split(":")[-1])
+    return str(response["QueueUrl"])
+
+
+def dead_letter(queue: AckTarget, message: Mapping[str, Any], reason: str) -> bool:
+    """Copy a message to the dead-letter queue with the reason attached, then delete it.
+
+    Returns False (and leaves the message alone) when the queue has no dead-letter queue.
+    """
+    url = dead_letter_url(queue)
+    message_id = message.get("MessageId")
+    if url is None:
+        logger.error(
+            "queue %s has no RedrivePolicy: cannot dead-letter message %s, it stays on the queue",
+            queue.name,
+            message_id,
+            extra={"queue": queue.name, "message_id": message_id},
+        )
+        return False
+    attributes = sendable_attributes(message)
+    if len(attributes) < MAX_MESSAGE_ATTRIBUTES:
+        attributes[INVALID_REASON] = {"DataType": "String", "StringValue": reason[:4000]}
+    kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": message["Body"]}
+    if attributes:
+        kwargs["MessageAttributes"] = attributes
+    if url.endswith(".fifo"):
+        system = message.get("Attributes", {})
+        kwargs["MessageGroupId"] = system.get("MessageGroupId", "default")
+        kwargs["MessageDeduplicationId"] = message["MessageId"]
+    queue.session.send_message(**kwargs)
+    delete_messages(queue, [message])
+    logger.warning(
+        "moved message %s of queue %s to its dead-letter queue: %s",
+        message_id,
+        queue.name,
+        reason,
+        extra={"queue": queue.name, "message_id": message_id},
+    )
+    return True
+
+
+def acknowledge(
+    queue: AckTarget, message: Mapping[str, Any], outcome: Outcome, sink: AckSink
+) -> None:
+    """Apply one outcome: delete a success; dead-letter when asked (falling back to the
+    backoff when that fails); give any other failure its backoff."""
+    if outcome.action == "delete":
+        sink.delete(queue, message)
+        return
+    if outcome.action == "dead_letter" and outcome.reason is not None:
+        try:
+            if dead_letter(queue, message, outcome.reason):
+                return
+        except Exception:  # left to backoff and redrive instead
+            logger.exception("moving message to the dead-letter queue failed")
+    sink.change(queue, message, outcome.visibility_timeout)
+
+
+class _BatchSink:
+    """Collects one received batch's acknowledgements and sends them in batch calls."""
+
+    def __init__(self) -> None:
+        self.deletes: list[Mapping[str, Any]] = []
+        self.changes: list[tuple[Mapping[str, Any], int]] = []
+
+    def delete(self, queue: AckTarget, message: Mapping[str, Any]) -> None:
+        self.deletes.append(message)
+
+    def change(self, queue: AckTarget, message: Mapping[str, Any], timeout: int) -> None:
+        self.changes.append((message, timeout))
+
+
+def settle(
+    queue: AckTarget, messages: Sequence[Mapping[str, Any]], outcomes: Sequence[Outcome]
+) -> BatchProcessingResult:
+    """Apply outcomes at once: delete successes, dead-letter or back off failures; count."""
+    batch = BatchProcessingResult(queue.name)
+    sink = _BatchSink()
+    for message, outcome in zip(messages, outcomes, strict=True):
+        batch.update_with_message(message, outcome.success)
+        acknowledge(queue, message, outcome, sink)
+    delete_messages(queue, sink.deletes)
+    change_visibility(queue, sink.changes)
+    return batch

@@ -1,0 +1,1 @@
+"""Runners: the threaded worker and its acknowledger."""

@@ -1,0 +1,1 @@
+"""The wire format: a job <-> one SQS message (codecs, context, envelope, the Message record)."""

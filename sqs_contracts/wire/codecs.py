@@ -1,0 +1,137 @@
+"""Codecs: how a job's keyword arguments become a message body, by content type.
+
+``json`` writes exactly what sqs-workers writes (stdlib formatting), ``orjson`` writes compact
+JSON faster under the same ``json`` content type, and ``pickle``/``pickle_compat`` are
+base64url(zlib(pickle)) with the default protocol and protocol 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import zlib
+from typing import Any, ClassVar, Protocol
+
+import orjson
+
+from sqs_contracts.sessions.errors import SQSError
+
+DEFAULT_CONTENT_TYPE = "json"
+"""The content type of new jobs unless ``SQSEnv(codec=...)`` says otherwise."""
+
+PICKLE_PY2_COMPAT_PROTO = 2
+PICKLE_CONTENT_TYPES = frozenset({"pickle", "pickle_compat"})
+"""Content types that run code when decoded; a worker refuses them unless allowed."""
+
+
+class Codec(Protocol):
+    """Turns a payload (a dict of keyword arguments) into a message body and back."""
+
+    @classmethod
+    def serialize(cls, message: Any) -> str:
+        """Encode a payload to a body string."""
+        ...
+
+    @classmethod
+    def deserialize(cls, serialized: str) -> Any:
+        """Decode a body string to a payload."""
+        ...
+
+
+class JSONCodec:
+    """JSON, formatted as ``json.dumps`` does, so bodies match sqs-workers byte for byte."""
+
+    content_type: ClassVar[str] = "json"
+    json_mode: ClassVar[bool] = True
+
+    @classmethod
+    def serialize(cls, message: Any) -> str:
+        """Encode with ``json.dumps``."""
+        return json.dumps(message)
+
+    @classmethod
+    def deserialize(cls, serialized: str) -> Any:
+        """Decode any JSON (orjson for speed)."""
+        return orjson.loads(serialized)
+
+
+class OrjsonCodec(JSONCodec):
+    """Compact JSON written by orjson: same ``json`` content type, any JSON decoder reads it."""
+
+    @classmethod
+    def serialize(cls, message: Any) -> str:
+        """Encode with orjson."""
+        return orjson.dumps(message).decode()
+
+
+class PickleCodec:
+    """base64url(zlib(pickle)) with the default pickle protocol; runs code when decoded."""
+
+    content_type: ClassVar[str] = "pickle"
+    json_mode: ClassVar[bool] = False
+    protocol: ClassVar[int] = pickle.DEFAULT_PROTOCOL
+
+    @classmethod
+    def serialize(cls, message: Any) -> str:
+        """Pickle, compress and base64url-encode."""
+        data = zlib.compress(pickle.dumps(message, protocol=cls.protocol))
+        return base64.urlsafe_b64encode(data).decode("latin1")
+
+    @classmethod
+    def deserialize(cls, serialized: str) -> Any:
+        """Decode, decompress and unpickle (trusted producers only)."""
+        data = zlib.decompress(base64.urlsafe_b64decode(serialized.encode("latin1")))
+        return pickle.loads(data)
+
+
+class PickleCompatCodec(PickleCodec):
+    """Pickle protocol 2, the sqs-workers default content type ``pickle_compat``."""
+
+    content_type: ClassVar[str] = "pickle_compat"
+    protocol: ClassVar[int] = PICKLE_PY2_COMPAT_PROTO
+
+
+CONTENT_TYPES_CODECS: dict[str, type[Codec]] = {
+    "json": JSONCodec,
+    "pickle": PickleCodec,
+    "pickle_compat": PickleCompatCodec,
+}
+"""The content types a consumer can decode, by name."""
+
+_ENCODERS: dict[str, tuple[str, type[Codec]]] = {"orjson": ("json", OrjsonCodec)}
+
+
+class UnknownCodec(SQSError, KeyError):
+    """A codec or content type name that is not registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def register_codec(content_type: str, codec: type[Codec]) -> None:
+    """Register a codec under a new content type, for producers and consumers alike."""
+    CONTENT_TYPES_CODECS[content_type] = codec
+
+
+def get_codec(content_type: str) -> type[Codec]:
+    """Return the codec that decodes a content type."""
+    try:
+        return CONTENT_TYPES_CODECS[content_type]
+    except KeyError:
+        raise UnknownCodec(
+            f"unknown content type {content_type!r}; known: {sorted(CONTENT_TYPES_CODECS)} "
+            f"(register new ones with sqs_contracts.codecs.register_codec)"
+        ) from None
+
+
+def resolve_encoder(name: str) -> tuple[str, type[Codec]]:
+    """Map a codec name (``json``, ``orjson``, ``pickle``...) to (content type, codec)."""
+    if name in _ENCODERS:
+        return _ENCODERS[name]
+    return name, get_codec(name)
+
+
+def is_json_mode(codec: type[Codec]) -> bool:
+    """Tell whether a codec wants JSON-mode values (strings for datetimes, UUIDs...)."""
+    return bool(getattr(codec, "json_mode", False))

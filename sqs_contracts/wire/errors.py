@@ -1,0 +1,32 @@
+"""Errors of the wire format: a message that cannot become a job, or a job too large to send."""
+
+from __future__ import annotations
+
+from sqs_contracts.sessions.errors import SQSError
+
+
+class MessageTooLarge(SQSError, ValueError):
+    """A single job encodes to more bytes than its queue accepts."""
+
+    def __init__(self, job_name: str, queue_name: str, size: int, limit: int) -> None:
+        self.job_name, self.queue_name, self.size, self.limit = job_name, queue_name, size, limit
+        super().__init__(
+            f"job {job_name!r} for queue {queue_name!r} encodes to {size:,} bytes (body + "
+            f"attributes), over the queue's limit of {limit:,} bytes; send a reference "
+            f"(an S3 key, a database id) instead of the data, or raise MaximumMessageSize"
+        )
+
+    def __reduce__(self) -> tuple[type[MessageTooLarge], tuple[str, str, int, int]]:
+        return (type(self), (self.job_name, self.queue_name, self.size, self.limit))
+
+
+class InvalidMessage(SQSError):
+    """A received message cannot become a job: bad encoding, unknown type or invalid payload."""
+
+    def __init__(self, reason: str, *, job_name: str | None = None) -> None:
+        self.reason, self.job_name = reason, job_name
+        super().__init__(reason)
+
+
+class ContentTypeNotAllowed(InvalidMessage):
+    """A message uses a content type (such as pickle) that this consumer does not accept."""
