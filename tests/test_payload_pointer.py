@@ -16,7 +16,11 @@ import boto3.session
 import pytest
 from s3_backends import unique_bucket
 
-from sqs_contracts.payload_pointer import (
+from sqs_contracts.sessions import BotoSession
+from sqs_contracts.sessions.s3 import S3ObjectNotFound
+from sqs_contracts.sessions.s3_boto import BotoS3Session
+from sqs_contracts.sessions.s3_memory import MemoryS3Session
+from sqs_contracts.wire.payload_pointer import (
     LEGACY_POINTER_CLASS,
     LEGACY_SIZE_ATTRIBUTE,
     MAX_KEY_PREFIX_BYTES,
@@ -29,10 +33,6 @@ from sqs_contracts.payload_pointer import (
     new_key,
     parse_pointer,
 )
-from sqs_contracts.sessions import BotoSession
-from sqs_contracts.sessions.s3 import S3ObjectNotFound
-from sqs_contracts.sessions.s3_boto import BotoS3Session
-from sqs_contracts.sessions.s3_memory import MemoryS3Session
 
 
 def _import_extended_client() -> ModuleType:
