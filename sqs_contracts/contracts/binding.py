@@ -120,10 +120,10 @@ def current_producer(producer: Producer | None = None, subject: object = None) -
 
 
 def _ambiguous(subject: object, candidates: list[Producer], where: str) -> NoCurrentEnv:
-    what = getattr(subject, "__name__", type(subject).__name__) if subject else "this job"
-    fix = (
-        "pass env= (SendEmail(...).delay(env=env)), or wrap the call in `with env.activate():`"
-    ).replace("SendEmail", what if subject else "Task")
+    named = subject is not None
+    what = getattr(subject, "__name__", type(subject).__name__) if named else "this job"
+    example = what if named else "Task"
+    fix = f"pass env= ({example}(...).delay(env=env)), or wrap the call in `with env.activate():`"
     if not candidates:
         return NoCurrentEnv(
             f"no SQSEnv to send {what} through: create one (env = SQSEnv(...)), {fix}"
