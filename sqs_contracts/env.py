@@ -25,6 +25,7 @@ from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.management import RedrivePolicy
 from sqs_contracts.queues.raw_queue import RawQueue
 from sqs_contracts.queues.send_buffer import SendBuffer
+from sqs_contracts.queues.session_override import SessionOverride
 from sqs_contracts.queues.shutdown_policies import NeverShutdown, ShutdownPolicy
 from sqs_contracts.runners.worker import Worker
 from sqs_contracts.sessions.base import SQSSession
@@ -47,7 +48,7 @@ __all__ = ["NoCurrentEnv", "SQSEnv", "current_env"]
 
 
 def current_env(env: SQSEnv | None = None, subject: object = None) -> SQSEnv:
-    """The env to use: ``env`` if given, else ``with env.activate()``, else the last created."""
+    """The env by the ``.delay()`` rule: ``env``, the active, the one serving, the only one."""
     found = binding.current_producer(env, subject)
     assert isinstance(found, SQSEnv)
     return found
@@ -108,6 +109,7 @@ class SQSEnv:
             allowed_content_types = set(CONTENT_TYPES_CODECS) - PICKLE_CONTENT_TYPES
         self.allowed_content_types = frozenset(allowed_content_types)
         self.queues: dict[str, GenericQueue] = {}
+        self._declared: set[str] = set()
         self.send_buffer = SendBuffer()
         binding.register(self)
 
@@ -125,6 +127,14 @@ class SQSEnv:
         """Make this env the one ``.delay()`` uses inside the block (per thread and task)."""
         with binding.activate(self):
             yield self
+
+    def serves(self, queue_name: str) -> bool:
+        """Whether a handler or ``env.queue(...)`` registered the queue here (sends do not)."""
+        return queue_name in self._declared
+
+    def override(self, session: SQSSession) -> SessionOverride[SQSEnv]:
+        """Point the env and its queues at ``session`` in a ``with``/``async with`` block."""
+        return SessionOverride(self, session)
 
     # -- codecs ----------------------------------------------------------------------------
 
@@ -176,6 +186,7 @@ class SQSEnv:
 
         A later call with different settings raises instead of silently ignoring them.
         """
+        self._declared.add(queue_name)
         existing = self.queues.get(queue_name)
         if existing is None:
             queue = queue_maker(
@@ -276,7 +287,7 @@ class SQSEnv:
     ) -> str | None:
         """Encode and send a contract instance; returns the MessageId (None when batching)."""
         cls = _contract(task)
-        queue = self.queue(cls.queue_name())
+        queue = self._queue_of(cls)
         return queue.send_payload(
             cls.job_name(),
             task,
@@ -290,7 +301,7 @@ class SQSEnv:
     def run_task(self, task: BaseModel) -> Any:
         """Call a contract's handler synchronously with the current context."""
         cls = _contract(task)
-        queue = self.queue(cls.queue_name())
+        queue = self._queue_of(cls)
         processor = queue.processors.get(cls.job_name())
         if processor is None:
             raise UnknownJob(
@@ -304,6 +315,13 @@ class SQSEnv:
             version=cls.__task_version__,
         )
         return processor.call(task, context)
+
+    def _queue_of(self, cls: type[Task]) -> JobQueue:
+        queue = self.queues.get(cls.queue_name())
+        if queue is None:
+            queue = self.queue(cls.queue_name())
+            self._declared.discard(cls.queue_name())
+        return typing.cast(JobQueue, queue)
 
     def batch(self) -> AbstractContextManager[None]:
         """Buffer every send in the block (any queue) into ``SendMessageBatch`` calls."""

@@ -85,6 +85,7 @@ class Worker:
         heartbeat: bool = True,
         handle_signals: bool = True,
         clock: Callable[[], float] | None = None,
+        on_outcome: Callable[[GenericQueue, Message, Outcome], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -99,6 +100,9 @@ class Worker:
         self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
         self.grace_period = grace_period
         self.heartbeat = heartbeat
+        self.on_outcome = on_outcome
+        """Called on a handler thread with each dispatched message's outcome, once it is
+        acknowledged (handed to the acker); it must not raise."""
         self.handle_signals = handle_signals
         # MemorySession's clock, so a ManualClock drives the heartbeat as it drives SQS time.
         session_time = getattr(getattr(env.session, "clock", None), "time", None)
@@ -289,6 +293,8 @@ class Worker:
             outcomes = dispatch(queue, unit.messages)
             for message, outcome in zip(unit.messages, outcomes, strict=True):
                 acknowledge(queue, message, outcome, acker)
+                if self.on_outcome is not None:
+                    self.on_outcome(queue, message, outcome)
         finally:
             self._finish(unit, [o.success for o in outcomes] or [False] * len(unit.messages))
 

@@ -62,7 +62,6 @@ class MemorySession(QueueRegistry):
         self._ids = itertools.count(1)
         self._sequence = itertools.count(1)
         self._attribute_cache = AttributeCache()
-        self._sender_id = "AIDA" + hashlib.sha256(account_id.encode()).hexdigest()[:17].upper()
 
     def __repr__(self) -> str:
         return f"MemorySession({self.clock!r}, region={self.region!r}, queues={len(self._by_name)})"

@@ -1,7 +1,9 @@
-"""Queue lifecycle of the in-memory SQS: create, find, list, configure, purge and delete."""
+"""Queue lifecycle of the in-memory SQS: create, find, list, configure, purge and delete;
+and, for tests, reading a queue's messages without receiving them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,7 @@ from sqs_contracts.sessions.memory_checks import (
     is_fifo_request,
     no_such_queue,
 )
+from sqs_contracts.sessions.memory_message import render
 from sqs_contracts.sessions.memory_queue import MemoryQueue
 
 
@@ -39,6 +42,7 @@ class QueueRegistry:
         self._by_name: dict[str, MemoryQueue] = {}
         self._by_url: dict[str, MemoryQueue] = {}
         self._by_arn: dict[str, MemoryQueue] = {}
+        self._sender_id = "AIDA" + hashlib.sha256(account_id.encode()).hexdigest()[:17].upper()
 
     def _queue(self, url: str) -> MemoryQueue:
         queue = self._by_url.get(url)
@@ -211,3 +215,32 @@ class QueueRegistry:
                 return ok()
         except SQSFault as fault:
             raise fault.client_error("PurgeQueue") from None
+
+    # --- inspection (not SQS operations) ----------------------------------------------------
+
+    def peek_messages(self, *, QueueUrl: str) -> Response:
+        """Every message of a queue not deleted yet (visible, delayed or in flight), in send
+        order, as ``ReceiveMessage`` shows them but without a receipt handle; nothing changes:
+        no receive is counted and no visibility moves."""
+        try:
+            with self._lock:
+                queue = self._queue(QueueUrl)
+                queue.tick(self.clock.time())
+                messages = [render(m, ["All"], ["All"], self._sender_id) for m in queue.live()]
+        except SQSFault as fault:
+            raise fault.client_error("PeekMessages") from None
+        for message in messages:
+            del message["ReceiptHandle"]
+        return ok(Messages=messages)
+
+    def next_receive_time(self, *, QueueUrl: str) -> float | None:
+        """When a receive on the queue next gets a message (clock time): now if one can be
+        received, else when a delayed or in-flight one becomes visible; None when empty."""
+        try:
+            with self._lock:
+                queue = self._queue(QueueUrl)
+                now = self.clock.time()
+                queue.tick(now)
+                return queue.next_receivable(now)
+        except SQSFault as fault:
+            raise fault.client_error("NextReceiveTime") from None

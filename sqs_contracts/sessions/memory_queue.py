@@ -306,6 +306,29 @@ class MemoryQueue:
         else:
             self._schedule(msg, now + timeout)
 
+    # --- inspection ------------------------------------------------------------------------
+
+    def live(self) -> list[Message]:
+        """Every message not deleted yet (visible, delayed or in flight), in send order."""
+        heaps: list[list[Any]] = [self.visible, self.delayed, self.in_flight]
+        heaps += [group.heap for group in self.groups.values()]
+        found = {id(entry[-1]): entry[-1] for heap in heaps for entry in heap}
+        return sorted((m for m in found.values() if m.state != GONE), key=lambda m: m.seq)
+
+    def next_receivable(self, now: float) -> float | None:
+        """When a receive gets a message: ``now`` if one can be received, else when the next
+        delayed or in-flight message becomes visible; None when the queue holds none."""
+        if self.fifo:
+            if any(group.heap and not group.in_flight for group in self.groups.values()):
+                return now
+        elif self.n_visible:
+            return now
+        times = [t for t, _, m in self.delayed if m.state == DELAYED]
+        times += [
+            t for t, token, m in self.in_flight if m.state == IN_FLIGHT and m.vis_token == token
+        ]
+        return min(times, default=None)
+
     # --- whole queue -----------------------------------------------------------------------
 
     def purge(self) -> None:

@@ -122,9 +122,11 @@ def test_job_name_defaults_to_class_name_and_can_be_pinned() -> None:
 
 
 def test_no_env_error_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import weakref
+
     from sqs_contracts.contracts import binding
 
-    monkeypatch.setattr(binding, "_last_created", None)
+    monkeypatch.setattr(binding, "_created", weakref.WeakSet())
     with pytest.raises(NoCurrentEnv, match="activate"):
         Small(to="a").delay()
 
