@@ -22,15 +22,7 @@ if os.environ.get("SQS_TEST_AWS") != "1":
 
 from backends import Backend
 
-import sqs_contracts.testing.plugin as testing_plugin
 from sqs_contracts.sessions import BotoSession, ManualClock, MemorySession
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Installed, the package registers its plugin through its pytest11 entry point; an
-    # install made before the entry point existed needs it registered here.
-    if not config.pluginmanager.is_registered(testing_plugin):
-        config.pluginmanager.register(testing_plugin, "sqs_contracts.testing.plugin")
 
 
 def _backend_names() -> list[str]:

@@ -29,11 +29,16 @@ def clean_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], tmp_path: Path, *, autoload: bool = False
+) -> subprocess.CompletedProcess[str]:
+    env = clean_environment(tmp_path)
+    if autoload:  # as in a user's project: installed plugins load through their entry points
+        del env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     return subprocess.run(
         args,
         cwd=tmp_path,
-        env=clean_environment(tmp_path),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -73,11 +78,12 @@ def test_the_fixtures_are_listed_and_usable_in_a_users_project(tmp_path: Path) -
             """
         )
     )
-    pytest_args = [sys.executable, "-m", "pytest", "-p", "sqs_contracts.testing.plugin"]
-    pytest_args += ["-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    # No -p: installing the package is enough, its pytest11 entry point loads the plugin.
+    pytest_args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    pytest_args += ["--rootdir", str(tmp_path)]
 
-    listed = run([*pytest_args, "--fixtures"], tmp_path)
-    ran = run([*pytest_args, "-q", "test_user.py"], tmp_path)
+    listed = run([*pytest_args, "--fixtures"], tmp_path, autoload=True)
+    ran = run([*pytest_args, "-q", "test_user.py"], tmp_path, autoload=True)
 
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "sqs_memory" in listed.stdout
