@@ -1,6 +1,6 @@
 """The AWS Lambda handler: the records of an SQS event through the worker's dispatch path.
 
-Records become ``Message``s at the edge (``wire.lambda_event``), go to the env's queue named by
+Records become ``Message``s at the edge (``wire.lambda_records``), go to the env's queue named by
 their ARN, and through ``dispatch`` as the worker's messages do. Lambda deletes every record
 the function does not report, so a success needs no SQS call; a failure is reported by its
 ``messageId`` and gets its backoff by a visibility change; an invalid message goes to the
@@ -22,7 +22,7 @@ from sqs_contracts.queues.acknowledge import change_visibility, dead_letter
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.raw_queue import RawQueue
-from sqs_contracts.wire.lambda_event import (
+from sqs_contracts.wire.lambda_records import (
     InvalidRecord,
     QueueArn,
     message_from_record,

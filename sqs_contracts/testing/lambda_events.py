@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqs_contracts.wire.lambda_event import QueueArn, record_from_message
+from sqs_contracts.wire.lambda_records import QueueArn, record_from_message
 
 
 def lambda_event(
