@@ -65,7 +65,16 @@ def has_handlers(queue: GenericQueue) -> bool:
     return True
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where the records of one ARN go: the queue, whether it is FIFO, records per dispatch."""
+
+    queue: GenericQueue
+    fifo: bool
+    size: int
+
+
+@dataclass(eq=False, slots=True)
 class _Unit:
     """Records handled by one dispatch: one record, or a list for ``BatchMessages`` queues."""
 
@@ -73,7 +82,7 @@ class _Unit:
     entries: list[tuple[int, Message]] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Lane:
     """Units run one after the other: a FIFO message group, or one unit of a standard queue."""
 
@@ -220,19 +229,21 @@ class LambdaRunner:
         """Group records into lanes: one per FIFO message group, one per unit otherwise."""
         lanes: list[_Lane] = []
         open_lanes: dict[tuple[str, str | None], _Lane] = {}
-        queues: dict[str, GenericQueue | None] = {}
+        # An event's records come from one queue, or a few: parse and route each ARN once.
+        routes: dict[object, _Route | None] = {}
         for index, record in enumerate(records):
             try:
-                arn = QueueArn.parse(record.get("eventSourceARN"))
-                key = str(arn)
-                if key not in queues:
-                    queues[key] = self._queue_for(arn)
-                queue = queues[key]
-                if queue is None:
+                source = record.get("eventSourceARN")
+                if source in routes:
+                    route = routes[source]
+                else:
+                    route = routes[source] = self._route(QueueArn.parse(source))
+                if route is None:
                     invocation.fail(index)
                     continue
+                queue = route.queue
                 message = message_from_record(record, queue.queue_url)
-            except InvalidRecord as exc:
+            except (InvalidRecord, TypeError) as exc:  # TypeError: an unhashable ARN
                 logger.error(
                     "record %s of the event cannot be read: %s; it is reported failed",
                     record["messageId"],
@@ -241,9 +252,12 @@ class LambdaRunner:
                 )
                 invocation.fail(index)
                 continue
-            group = message.attributes.get("MessageGroupId", "") if arn.fifo else None
+            size = route.size
+            if not route.fifo and size == 1:  # the common case: a lane of its own
+                lanes.append(_Lane(False, [_Unit(queue, [(index, message)])]))
+                continue
+            group = message.attributes.get("MessageGroupId", "") if route.fifo else None
             lane = open_lanes.get((queue.name, group))
-            size = queue.receive_size
             if lane is None or (group is None and len(lane.units[-1].entries) >= size):
                 lane = open_lanes[queue.name, group] = _Lane(ordered=group is not None)
                 lanes.append(lane)
@@ -251,6 +265,10 @@ class LambdaRunner:
                 lane.units.append(_Unit(queue))
             lane.units[-1].entries.append((index, message))
         return lanes
+
+    def _route(self, arn: QueueArn) -> _Route | None:
+        queue = self._queue_for(arn)
+        return None if queue is None else _Route(queue, arn.fifo, queue.receive_size)
 
     def _queue_for(self, arn: QueueArn) -> GenericQueue | None:
         """The env's queue a record's ARN names, or None (logged) when it has no handlers."""
