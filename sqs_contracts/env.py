@@ -342,6 +342,15 @@ class SQSEnv:
         """A worker that runs this env's handlers on ``concurrency`` threads."""
         return Worker(self, concurrency=concurrency, **options)
 
+    def lambda_handler(
+        self, *, concurrency: int = 1, time_margin_seconds: float = 5.0
+    ) -> Callable[[Any, Any], dict[str, list[dict[str, str]]]]:
+        """A ``handler(event, context)`` for AWS Lambda behind an SQS event source mapping:
+        it runs this env's handlers and returns ``batchItemFailures``; building it calls nothing."""
+        from sqs_contracts.runners.lambda_handler import make_handler
+
+        return make_handler(self, concurrency=concurrency, time_margin_seconds=time_margin_seconds)
+
     def process_queues(
         self,
         queue_names: Sequence[str] | None = None,
