@@ -89,6 +89,10 @@ class EventLoopThread(Generic[_U]):
         self._acker = acker
         self._loop = asyncio.new_event_loop()
         self._waiting: deque[_U] = deque()  # handed over, not started: no slot free yet
+        # Units handed over since the loop last looked: one wake-up (a syscall, then a wait
+        # for the GIL) serves many of them instead of one each.
+        self._inbox: deque[_U] = deque()
+        self._wake_pending = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._thread = threading.Thread(
@@ -120,8 +124,12 @@ class EventLoopThread(Generic[_U]):
 
     def submit(self, unit: _U) -> None:
         """Hand a unit over (thread-safe); it starts as soon as fewer than ``limit`` run."""
+        self._inbox.append(unit)
+        if self._wake_pending:
+            return
+        self._wake_pending = True
         try:
-            self._loop.call_soon_threadsafe(self._enqueue, unit)
+            self._loop.call_soon_threadsafe(self._take_inbox)
         except RuntimeError:  # the loop is closed: the worker has released the unit
             logger.debug("event loop closed: unit left to the worker's release")
 
@@ -145,8 +153,11 @@ class EventLoopThread(Generic[_U]):
         finally:
             self._loop.close()
 
-    def _enqueue(self, unit: _U) -> None:
-        self._waiting.append(unit)
+    def _take_inbox(self) -> None:
+        self._wake_pending = False  # before draining: a unit added meanwhile wakes us again
+        inbox = self._inbox
+        while inbox:
+            self._waiting.append(inbox.popleft())
         self._start_waiting()
 
     def _begin(self, unit: _U) -> bool:
