@@ -27,7 +27,7 @@ from sqs_contracts import (
     create_standard_queue,
 )
 from sqs_contracts.batching import BatchMessages
-from sqs_contracts.dispatch.errors import AsyncHandlerInRunningLoop
+from sqs_contracts.errors import AsyncHandlerInRunningLoop
 from sqs_contracts.processors import Processor
 from sqs_contracts.shutdown_policies import MaxTasksShutdown
 
