@@ -18,7 +18,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqs_contracts.dispatch.async_dispatch import AsyncRoute, adispatch
 from sqs_contracts.dispatch.awaitables import call_in_thread
-from sqs_contracts.dispatch.results import Outcome
+from sqs_contracts.dispatch.dispatcher import outcome_of
+from sqs_contracts.dispatch.results import Outcome, ProcessingResult
 from sqs_contracts.queues.acknowledge import AckSink, AckTarget, acknowledge
 
 logger = logging.getLogger(__name__)
@@ -198,16 +199,21 @@ class EventLoopThread(Generic[_U]):
         queue = unit.queue
         try:
             outcomes = await adispatch(queue, unit.messages)
-        except asyncio.CancelledError:
-            # Past the grace period: not acknowledged, the messages come back when their
-            # visibility timeout ends.
-            logger.warning(
-                "cancelled a job of queue %s still running after the grace period; its "
-                "messages return to the queue when their visibility timeout ends",
-                queue.name,
-                extra={"queue": queue.name},
-            )
-            return
+        except asyncio.CancelledError as exc:
+            if self._closing:
+                # Past the grace period: not acknowledged, the messages come back when their
+                # visibility timeout ends.
+                logger.warning(
+                    "cancelled a job of queue %s still running after the grace period; its "
+                    "messages return to the queue when their visibility timeout ends",
+                    queue.name,
+                    extra={"queue": queue.name},
+                )
+                return
+            # Raised by the handler itself (the worker cancelled nothing): a failure.
+            logger.exception("a job of queue %s was cancelled", queue.name)
+            failed = ProcessingResult(False, error=exc)
+            outcomes = [outcome_of(queue, m, failed) for m in unit.messages]
         except BaseException:
             self._finish(unit, [False] * len(unit.messages))
             raise

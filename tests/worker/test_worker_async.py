@@ -139,6 +139,27 @@ def test_async_failures_back_off_and_succeed_later(backend: Backend) -> None:
     assert counts(env, "jobs") == (0, 0)
 
 
+def test_a_handler_raising_cancelled_error_fails_and_is_retried(backend: Backend) -> None:
+    # Regression: a CancelledError of the handler's own was taken for the shutdown's, and
+    # the job was neither acknowledged nor finished: the worker held it for ever.
+    env = make_env(backend, backoff_policy=IMMEDIATE_RETURN)
+    make_queue(backend, env, "jobs")
+    attempts: list[int] = []
+
+    @env.handler(Job)
+    async def handle(task: Job) -> None:
+        attempts.append(task.n)
+        if len(attempts) == 1:
+            raise asyncio.CancelledError
+
+    Job(n=4).delay(env=env)
+    stats = run_worker(env, "jobs", policy=after(2))
+
+    assert attempts == [4, 4]
+    assert (stats.succeeded, stats.failed) == (1, 1)
+    assert counts(env, "jobs") == (0, 0)
+
+
 def test_async_retry_job_sets_the_visibility(backend: Backend) -> None:
     # On moto the worker's exit (a long poll of up to 1 s to join) must fit in the backoff.
     backoff = 60 if backend.is_memory else 4
