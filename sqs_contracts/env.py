@@ -299,7 +299,18 @@ class SQSEnv:
         )
 
     def run_task(self, task: BaseModel) -> Any:
-        """Call a contract's handler synchronously with the current context."""
+        """Call a contract's handler synchronously with the current context (an async
+        handler runs to completion on a private event loop)."""
+        processor, context = self._direct_call(task)
+        hint = f"use `await {type(task).__name__}(...).arun()` inside a running loop"
+        return processor.run(task, context, hint)
+
+    async def arun_task(self, task: BaseModel) -> Any:
+        """Run a contract's handler without blocking the loop: awaited, or in a thread."""
+        processor, context = self._direct_call(task)
+        return await processor.arun(task, context)
+
+    def _direct_call(self, task: BaseModel) -> tuple[Processor, JobContext]:
         cls = _contract(task)
         queue = self._queue_of(cls)
         processor = queue.processors.get(cls.job_name())
@@ -314,7 +325,7 @@ class SQSEnv:
             job_name=cls.job_name(),
             version=cls.__task_version__,
         )
-        return processor.call(task, context)
+        return processor, context
 
     def _queue_of(self, cls: type[Task]) -> JobQueue:
         queue = self.queues.get(cls.queue_name())

@@ -1,7 +1,7 @@
 """Every error the library raises on purpose, from one import path (a re-export module)."""
 
 from sqs_contracts.contracts.errors import HandlerError, NoCurrentEnv
-from sqs_contracts.dispatch.errors import RetryJob, UnknownJob
+from sqs_contracts.dispatch.errors import AsyncHandlerInRunningLoop, RetryJob, UnknownJob
 from sqs_contracts.sessions.errors import (
     AccessDenied,
     EndpointConfigError,
@@ -17,6 +17,7 @@ from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, Mes
 
 __all__ = [
     "AccessDenied",
+    "AsyncHandlerInRunningLoop",
     "ContentTypeNotAllowed",
     "EndpointConfigError",
     "HandlerError",

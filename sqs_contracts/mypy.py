@@ -102,7 +102,7 @@ class AsyncTaskPlugin(Plugin):
         """The signature hook for AsyncTask's methods."""
         if fullname in (f"{_ASYNC_TASK}.delay", f"{_ASYNC_TASK}.bake"):
             return _delay_signature
-        if fullname == f"{_ASYNC_TASK}.run":
+        if fullname in (f"{_ASYNC_TASK}.run", f"{_ASYNC_TASK}.arun"):
             return _run_signature
         return None
 

@@ -43,6 +43,10 @@ class Producer(Protocol):
         """Call the contract's handler in-process."""
         ...
 
+    async def arun_task(self, task: BaseModel) -> Any:
+        """Run the contract's handler in-process without blocking the running loop."""
+        ...
+
     def batch(self) -> AbstractContextManager[None]:
         """Buffer the sends of the block into ``SendMessageBatch`` calls."""
         ...

@@ -80,6 +80,11 @@ class Task(BaseModel):
         """Run the registered handler now, in this process, and return its result."""
         return current_producer(env, self).run_task(self)
 
+    async def arun(self, *, env: Producer | None = None) -> Any:
+        """Run the registered handler now and return its result, without blocking the loop:
+        an async handler is awaited, a sync one runs in a thread."""
+        return await current_producer(env, self).arun_task(self)
+
     @classmethod
     def batch(cls, *, env: Producer | None = None) -> AbstractContextManager[None]:
         """Buffer every send inside the block into ``SendMessageBatch`` calls."""

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from sqs_contracts.dispatch.awaitables import run_to_completion
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.errors import RetryJob
@@ -159,6 +160,23 @@ def route_jobs(
     ``ordered`` (FIFO queues) keeps send order: consecutive runs of one job name go in turn,
     and once a run fails the later runs do not run (they are retried after it, in order).
     """
+    results: list[ProcessingResult] = [NOT_RUN] * len(messages)
+    for name, indexes in job_runs(messages, ordered=ordered):
+        processor = processors.get(name)
+        group = [messages[i] for i in indexes]
+        if processor is None:
+            group_results = [unknown_job(queue_name, processors, m) for m in group]
+        else:
+            group_results = processor.process_each(group)
+        for i, result in zip(indexes, group_results, strict=True):
+            results[i] = result
+        if ordered and not all(r.success for r in group_results):
+            break
+    return results
+
+
+def job_runs(messages: Sequence[Message], *, ordered: bool) -> list[tuple[str, list[int]]]:
+    """The batch's messages by job name: consecutive runs when ``ordered``, else grouped."""
     runs: list[tuple[str, list[int]]] = []
     by_name: dict[str, list[int]] = {}
     for i, message in enumerate(messages):
@@ -173,19 +191,7 @@ def route_jobs(
         else:
             by_name[name] = [i]
             runs.append((name, by_name[name]))
-    results: list[ProcessingResult] = [NOT_RUN] * len(messages)
-    for name, indexes in runs:
-        processor = processors.get(name)
-        group = [messages[i] for i in indexes]
-        if processor is None:
-            group_results = [unknown_job(queue_name, processors, m) for m in group]
-        else:
-            group_results = processor.process_each(group)
-        for i, result in zip(indexes, group_results, strict=True):
-            results[i] = result
-        if ordered and not all(r.success for r in group_results):
-            break
-    return results
+    return runs
 
 
 def call_raw(
@@ -201,11 +207,12 @@ def call_raw(
         logger.warning("raw queue %s has no processor", queue_name, extra=extra)
         return ProcessingResult(False, invalid_reason=f"raw queue {queue_name!r} has no processor")
     try:
+        what = f"raw processor of queue {queue_name!r}"
         if as_list:
-            processor(list(messages))
+            run_to_completion(processor(list(messages)), what)
         else:
             for message in messages:
-                processor(message)
+                run_to_completion(processor(message), what)
     except RetryJob as exc:
         logger.info("Retrying raw messages of %s", queue_name, extra=extra)
         return ProcessingResult(False, exc.backoff_policy, error=exc)

@@ -23,3 +23,7 @@ class RetryJob(SQSError):
 
 class UnknownJob(SQSError, LookupError):
     """No handler is registered for a job name on a queue."""
+
+
+class AsyncHandlerInRunningLoop(SQSError, RuntimeError):
+    """An async handler was called through a sync API from inside a running event loop."""

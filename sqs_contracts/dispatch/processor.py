@@ -14,6 +14,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from sqs_contracts.dispatch.awaitables import (
+    await_result,
+    call_in_thread,
+    is_async_callable,
+    run_to_completion,
+)
 from sqs_contracts.dispatch.errors import RetryJob
 from sqs_contracts.dispatch.results import SUCCESS, ProcessingResult
 from sqs_contracts.wire.context import JobContext
@@ -120,10 +126,39 @@ class Processor:
 
     # -- the handler call ----------------------------------------------------------------------
 
+    @property
+    def is_async(self) -> bool:
+        """True when the handler is ``async def``: runners then await it on an event loop."""
+        return is_async_callable(self.fn)
+
     def process(self, job_kwargs: Mapping[str, Any], job_context: JobContext) -> Any:
-        """Validate and call the handler; override to wrap every call. Returns its result."""
+        """Validate and call the handler; override to wrap every call. Returns its result
+        (for an async handler, the awaitable: override :meth:`aprocess` to wrap its run)."""
         validated = self.validate(job_kwargs, job_context.version)
         return self.call(validated, job_context)
+
+    async def aprocess(self, job_kwargs: Mapping[str, Any], job_context: JobContext) -> Any:
+        """:meth:`process`, with the awaitable an async handler returns awaited."""
+        return await await_result(self.process(job_kwargs, job_context))
+
+    def run(self, validated: Any, job_context: JobContext, hint: str | None = None) -> Any:
+        """Call the handler now with a validated job; an async one runs to completion."""
+        result = self.call(validated, job_context)
+        if hint is None:
+            return run_to_completion(result, self._what)
+        return run_to_completion(result, self._what, hint)
+
+    async def arun(self, validated: Any, job_context: JobContext) -> Any:
+        """Call the handler now: awaited when async, in a thread when sync (loop kept free)."""
+        if self.is_async:
+            return await await_result(self.call(validated, job_context))
+        result = await call_in_thread(self.call, validated, job_context)
+        return await await_result(result)
+
+    @property
+    def _what(self) -> str:
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        return f"handler {name} of job {self.job_name!r} on queue {self.queue.name!r}"
 
     def call(self, validated: Any, job_context: JobContext) -> Any:
         """Call the handler with a validated job (and the context when asked)."""
@@ -144,7 +179,21 @@ class Processor:
         """Decode, validate and handle one message; never raises for a handler failure."""
         try:
             job = self.decode(message)
-            self.process(job.payload, job.job_context(self.queue.name))
+            result = self.process(job.payload, job.job_context(self.queue.name))
+            # An async handler's coroutine is a success only once it has run to completion.
+            run_to_completion(result, self._what)
+        except BaseException as exc:
+            return self.failure(exc, [message])
+        return SUCCESS
+
+    async def aprocess_message(self, message: Mapping[str, Any]) -> ProcessingResult:
+        """:meth:`process_message` for an event loop: an async handler is awaited on it, a
+        sync one runs in a thread so that it never blocks the loop."""
+        if not self.is_async:
+            return await call_in_thread(self.process_message, message)
+        try:
+            job = self.decode(message)
+            await self.aprocess(job.payload, job.job_context(self.queue.name))
         except BaseException as exc:
             return self.failure(exc, [message])
         return SUCCESS
@@ -156,6 +205,36 @@ class Processor:
     def process_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
         """Batch mode, one result per message: a message that cannot become a job gets its
         own invalid result and stays out of the handler's list; the others share the call's."""
+        results, valid, items = self._batch_items(messages)
+        if valid:
+            try:
+                run_to_completion(self.fn(items), self._what)
+                shared = SUCCESS
+            except BaseException as exc:
+                shared = self.failure(exc, [messages[i] for i in valid])
+            for i in valid:
+                results[i] = shared
+        return [r if r is not None else SUCCESS for r in results]
+
+    async def aprocess_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
+        """:meth:`process_each` for an event loop: awaited when async, else in a thread."""
+        if not self.is_async:
+            return await call_in_thread(self.process_each, messages)
+        results, valid, items = self._batch_items(messages)
+        if valid:
+            try:
+                await await_result(self.fn(items))
+                shared = SUCCESS
+            except BaseException as exc:
+                shared = self.failure(exc, [messages[i] for i in valid])
+            for i in valid:
+                results[i] = shared
+        return [r if r is not None else SUCCESS for r in results]
+
+    def _batch_items(
+        self, messages: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[ProcessingResult | None], list[int], list[Any]]:
+        """Decode and validate a batch: the invalid ones' results, the valid indexes, items."""
         results: list[ProcessingResult | None] = [None] * len(messages)
         valid: list[int] = []
         items: list[Any] = []
@@ -172,15 +251,7 @@ class Processor:
                     validated[self.context_var] = job.job_context(self.queue.name)
             valid.append(i)
             items.append(validated)
-        if valid:
-            try:
-                self.fn(items)
-                shared = SUCCESS
-            except BaseException as exc:
-                shared = self.failure(exc, [messages[i] for i in valid])
-            for i in valid:
-                results[i] = shared
-        return [r if r is not None else SUCCESS for r in results]
+        return results, valid, items
 
     def failure(
         self, exc: BaseException, messages: Sequence[Mapping[str, Any]]

@@ -13,6 +13,7 @@ from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatch
 from sqs_contracts.dispatch.dispatcher import dispatch
 from sqs_contracts.dispatch.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.queues.acknowledge import delete_messages, settle
+from sqs_contracts.queues.async_processing import AsyncProcessing
 from sqs_contracts.queues.management import QueueSettings
 from sqs_contracts.queues.ports import QueueHost
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
@@ -28,7 +29,7 @@ MAX_DELAY_SECONDS = 900
 _Q = TypeVar("_Q", bound="GenericQueue")
 
 
-class GenericQueue:
+class GenericQueue(AsyncProcessing):
     """A queue of an env: resolves its URL and settings once, receives and acknowledges."""
 
     receive_attributes: tuple[str, ...] = RECEIVE_ATTRIBUTES

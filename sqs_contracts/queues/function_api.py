@@ -12,15 +12,22 @@ otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, Protocol, TypedDict, cast
+from typing import Any, Generic, NoReturn, Protocol, TypedDict, cast, overload
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import ParamSpec, TypeVar
 
 from sqs_contracts.contracts.signatures import FunctionSignature, batch_item_type, signature_of
+from sqs_contracts.dispatch.awaitables import (
+    await_result,
+    call_in_thread,
+    is_async_callable,
+    run_to_completion,
+)
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.processor import Processor, describe_validation_error
 from sqs_contracts.wire.codecs import Codec, is_json_mode
@@ -32,6 +39,7 @@ P = ParamSpec("P")
 """The handler's parameters."""
 R = TypeVar("R", default=Any)  # the default keeps sqs-workers' one-parameter AsyncTask[P] valid
 """The handler's return type."""
+_T = TypeVar("_T")
 
 
 class FunctionQueue(Protocol):
@@ -168,8 +176,38 @@ class AsyncTask(Generic[P, R]):
         """Send every job enqueued to this queue inside the block in ``SendMessageBatch`` calls."""
         return self.queue.add_batch()
 
-    def run(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Validate the arguments and call the handler now, in this process (no queue)."""
+    @overload
+    def run(
+        self: AsyncTask[P, Coroutine[Any, Any, _T]], *args: P.args, **kwargs: P.kwargs
+    ) -> _T: ...
+
+    @overload
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Validate the arguments and call the handler now, in this process (no queue); an
+        async handler runs to completion on a private event loop."""
+        name = getattr(self.processor, "__name__", "task")
+        hint = f"use `await {name}.arun(...)` inside a running loop"
+        return run_to_completion(self._call(args, kwargs), f"async task {self._where}", hint)
+
+    @overload
+    async def arun(
+        self: AsyncTask[P, Coroutine[Any, Any, _T]], *args: P.args, **kwargs: P.kwargs
+    ) -> _T: ...
+
+    @overload
+    async def arun(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    async def arun(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`run` without blocking the loop: an async handler is awaited, a sync one
+        runs in a thread."""
+        if is_async_callable(self.processor):
+            return await await_result(self._call(args, kwargs))
+        return await await_result(await call_in_thread(functools.partial(self._call, args, kwargs)))
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Validate the arguments and call the handler; its result, awaitable or not."""
         context = JobContext(
             data=self.queue.context.to_dict(),
             queue_name=self.queue.name,
@@ -178,7 +216,7 @@ class AsyncTask(Generic[P, R]):
         payload = self._payload(args, kwargs)
         processor = self.job_processor
         if not self._batching:
-            return cast("R", processor.call(payload, context))
+            return processor.call(payload, context)
         if isinstance(payload, BaseModel):
             items: list[Any] = [payload]
         else:
@@ -186,7 +224,7 @@ class AsyncTask(Generic[P, R]):
             if processor.pass_context:
                 item[processor.context_var] = context
             items = [item]
-        return cast("R", processor.fn(items))
+        return processor.fn(items)
 
     # -- internals shared with BakedAsyncTask ----------------------------------------------
 
@@ -260,9 +298,25 @@ class BakedAsyncTask(Generic[R]):
         """Enqueue the job; returns the MessageId (None inside a batch block)."""
         return self.async_task._send(self._payload, self._options)
 
-    def run(self) -> R:
+    @overload
+    def run(self: BakedAsyncTask[Coroutine[Any, Any, _T]]) -> _T: ...
+
+    @overload
+    def run(self) -> R: ...
+
+    def run(self) -> Any:
         """Call the handler now, in this process, with the baked arguments."""
         return self.async_task.run(*self.args, **self._call_kwargs)
+
+    @overload
+    async def arun(self: BakedAsyncTask[Coroutine[Any, Any, _T]]) -> _T: ...
+
+    @overload
+    async def arun(self) -> R: ...
+
+    async def arun(self) -> Any:
+        """:meth:`run` without blocking the loop."""
+        return await self.async_task.arun(*self.args, **self._call_kwargs)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import ParamSpec
 
+from sqs_contracts.dispatch.async_dispatch import aroute_job, aroute_jobs, jobs_are_async
 from sqs_contracts.dispatch.dispatcher import route_job, route_jobs
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import SUCCESS, ProcessingResult
@@ -136,6 +137,29 @@ class JobQueue(GenericQueue):
     def process_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
         """Batch mode, one result per message: each job name's messages go to its processor
         (in send order on FIFO queues, where a failure stops the later ones)."""
+        return route_jobs(self.name, self.processors, messages, ordered=self._ordered)
+
+    @property
+    def _ordered(self) -> bool:
         settings = self._settings
-        ordered = settings.fifo if settings is not None else self.sqs_name.endswith(".fifo")
-        return route_jobs(self.name, self.processors, messages, ordered=ordered)
+        return settings.fifo if settings is not None else self.sqs_name.endswith(".fifo")
+
+    def is_async(self, messages: Sequence[Mapping[str, Any]]) -> bool:
+        """True when one of the messages' job names has an ``async def`` handler."""
+        return jobs_are_async(self.processors, messages)
+
+    def has_async_handlers(self) -> bool:
+        """True when one of the registered handlers is ``async def``."""
+        return any(p.is_async for p in self.processors.values())
+
+    def has_sync_handlers(self) -> bool:
+        """True when one of the registered handlers is sync."""
+        return any(not p.is_async for p in self.processors.values())
+
+    async def aprocess_message(self, message: Mapping[str, Any]) -> ProcessingResult:
+        """Route a message to its processor on the loop (a sync handler runs in a thread)."""
+        return await aroute_job(self.name, self.processors, message)
+
+    async def aprocess_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
+        """Batch mode on the loop, in send order on FIFO queues as :meth:`process_each`."""
+        return await aroute_jobs(self.name, self.processors, messages, ordered=self._ordered)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from sqs_contracts.dispatch.async_dispatch import acall_raw
+from sqs_contracts.dispatch.awaitables import is_async_callable
 from sqs_contracts.dispatch.dispatcher import call_raw
 from sqs_contracts.dispatch.results import ProcessingResult
 from sqs_contracts.queues.base import GenericQueue
@@ -65,3 +67,23 @@ class RawQueue(GenericQueue):
     def process_messages(self, messages: Sequence[Mapping[str, Any]]) -> ProcessingResult:
         """Hand a list of messages to the raw processor."""
         return call_raw(self.name, self.processor, messages, as_list=True)
+
+    def is_async(self, messages: Sequence[Mapping[str, Any]]) -> bool:
+        """True when the raw processor is ``async def``."""
+        return is_async_callable(self.processor)
+
+    def has_async_handlers(self) -> bool:
+        """True when the raw processor is ``async def``."""
+        return is_async_callable(self.processor)
+
+    def has_sync_handlers(self) -> bool:
+        """True unless the raw processor is ``async def``."""
+        return not is_async_callable(self.processor)
+
+    async def aprocess_message(self, message: Mapping[str, Any]) -> ProcessingResult:
+        """Hand the message to the raw processor on the loop (a sync one in a thread)."""
+        return await acall_raw(self.name, self.processor, [message], as_list=False)
+
+    async def aprocess_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
+        """Hand a list of messages to the raw processor on the loop; one shared result."""
+        return [await acall_raw(self.name, self.processor, messages, as_list=True)] * len(messages)

@@ -28,6 +28,7 @@ from sqs_contracts.queues.acknowledge import acknowledge, change_visibility
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
 from sqs_contracts.runners.acker import Acker, with_retries
+from sqs_contracts.runners.event_loop import EventLoopThread, handler_threads
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class Worker:
         self._busy_groups: set[tuple[str, str]] = set()
         self._policy: ShutdownPolicy = NEVER_SHUTDOWN
         self._acker: Acker | None = None
+        self._loop: EventLoopThread[_Unit] | None = None
         self.stats = WorkerStats()
 
     def stop(self) -> None:
@@ -151,11 +153,15 @@ class Worker:
         # One sender thread per four handlers keeps deletes flowing at 20 ms a round trip.
         acker = self._acker = Acker(senders=max(4, min(16, self.concurrency // 4)))
         acker.start()
+        # Async handlers run on one event loop thread; sync ones need the handler threads.
+        self._loop = EventLoopThread.for_queues(
+            queues, self.concurrency, self._lock, self._stop, self._held, self._finish, acker
+        )
         handlers = [
             threading.Thread(
                 target=self._handler_loop, args=(acker,), name=f"sqs-handler-{i}", daemon=True
             )
-            for i in range(self.concurrency)
+            for i in range(handler_threads(queues, self.concurrency))
         ]
         threads = [
             threading.Thread(
@@ -179,6 +185,8 @@ class Worker:
                 thread.join(timeout=self.wait_seconds + 5)
             self._release_unstarted(acker)
             self._wait_running()
+            if self._loop is not None:
+                self._loop.close()
             acker.close()
             restore()
         return self.stats
@@ -283,7 +291,12 @@ class Worker:
                 if self._stop.is_set():
                     return
                 unit = self._ready.popleft()
-                unit.started = True
+                # A unit of async handlers goes to the loop thread, which starts it later.
+                loop = self._loop if self._loop is not None and self._loop.takes(unit) else None
+                unit.started = loop is None
+            if loop is not None:
+                loop.submit(unit)
+                continue
             self._handle(unit, acker)
 
     def _handle(self, unit: _Unit, acker: Acker) -> None:
