@@ -137,6 +137,7 @@ class OpenTelemetryMiddleware(Middleware):
         self._lock = threading.Lock()
         self._requests: dict[int, trace.Span] = {}
         self._warned: set[str] = set()
+        self._attributes: dict[tuple[str, str | None], dict[str, AttributeValue]] = {}
 
     def __repr__(self) -> str:
         return "OpenTelemetryMiddleware()"
@@ -243,7 +244,8 @@ class OpenTelemetryMiddleware(Middleware):
     # -- consumer -----------------------------------------------------------------------------
 
     def before_process(self, job: JobInfo) -> None:
-        """Start the job's ``process`` span as a child of the producer's; make it current."""
+        """Start the job's ``process`` span as a child of the producer's and make it current
+        (not for batch handlers: one call serves several jobs, none of their spans is its)."""
         parent = self._extract(job)
         producer = trace.get_current_span(parent).get_span_context()
         links = [Link(producer)] if job.batched and producer.is_valid else None
@@ -261,7 +263,7 @@ class OpenTelemetryMiddleware(Middleware):
             },
             links=links,
         )
-        token = otel_context.attach(trace.set_span_in_context(span))
+        token = None if job.batched else otel_context.attach(trace.set_span_in_context(span))
         job.state[_SPAN] = (span, token)
         span_context = span.get_span_context()
         if span_context.is_valid:
@@ -299,7 +301,8 @@ class OpenTelemetryMiddleware(Middleware):
             if not outcome.success:
                 description = outcome.reason or (str(outcome.error) if outcome.error else "")
                 _fail(span, _error_type(outcome), outcome.error, description)
-            otel_context.detach(token)
+            if token is not None:
+                otel_context.detach(token)
             span.end()
         self.process_duration.record(duration_s, {**measured, OPERATION_NAME: "process"})
         self.processed.add(1, measured)
@@ -311,10 +314,15 @@ class OpenTelemetryMiddleware(Middleware):
         """Count the dead letter."""
         self.dead_lettered.add(1, self._job_attributes(job))
 
-    def _job_attributes(self, job: JobInfo) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {MESSAGING_SYSTEM: SYSTEM, DESTINATION: job.queue}
-        if job.job_name is not None:
-            attributes[JOB] = job.job_name
+    def _job_attributes(self, job: JobInfo) -> Mapping[str, AttributeValue]:
+        # One dict per queue and job name, built once: metrics take it as it is, never changed.
+        key = (job.queue, job.job_name)
+        attributes = self._attributes.get(key)
+        if attributes is None:
+            attributes = {MESSAGING_SYSTEM: SYSTEM, DESTINATION: job.queue}
+            if job.job_name is not None:
+                attributes[JOB] = job.job_name
+            self._attributes[key] = attributes
         return attributes
 
 

@@ -93,10 +93,12 @@ def test_a_batch_handler_gets_a_span_per_message_child_of_and_linked_to_its_prod
     make_queue(backend, env, "traced_batch")
     env.queue("traced_batch", batching_policy=BatchMessages(3))
     handled: list[int] = []
+    current: list[SpanContext] = []
 
     @env.handler(TracedBatch)  # type: ignore[arg-type]
     def handle(tasks: list[TracedBatch]) -> None:
         handled.extend(task.n for task in tasks)
+        current.append(trace.get_current_span().get_span_context())
 
     tracer = otel.tracer_provider.get_tracer("tests")
     for n in range(3):
@@ -117,6 +119,8 @@ def test_a_batch_handler_gets_a_span_per_message_child_of_and_linked_to_its_prod
             (send.context.trace_id, send.context.span_id)
         ]
     assert len({p.context.trace_id for p in processes}) == 3
+    # One call serves three jobs: none of their spans is the handler's.
+    assert all(not context.is_valid for context in current)
 
 
 def test_a_batch_send_makes_one_span_per_request_and_gives_each_message_its_own_context(
