@@ -9,6 +9,7 @@ from sqs_contracts.dispatch.backoff import (
     ExponentialBackoff,
 )
 from sqs_contracts.dispatch.errors import RetryJob
+from sqs_contracts.dispatch.middleware import JobInfo, Middleware
 from sqs_contracts.dispatch.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.env import SQSEnv
 from sqs_contracts.queues.base import GenericQueue
@@ -38,11 +39,13 @@ __all__ = [
     "ExponentialBackoff",
     "GenericQueue",
     "JobContext",
+    "JobInfo",
     "JobQueue",
     "ManualClock",
     "MemorySession",
     "Message",
     "MessageTooLarge",
+    "Middleware",
     "NoCurrentEnv",
     "ProcessingResult",
     "QueueNotFound",

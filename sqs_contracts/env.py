@@ -18,6 +18,7 @@ from sqs_contracts.contracts.task import Task
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatching
 from sqs_contracts.dispatch.errors import UnknownJob
+from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.function_api import AsyncTask
@@ -87,6 +88,7 @@ class SQSEnv:
         allowed_content_types: Collection[str] | None = None,
         sqs_client: Any = None,
         sqs_resource: Any = None,
+        middleware: Sequence[object] = (),
     ) -> None:
         # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
         del sqs_resource
@@ -111,6 +113,8 @@ class SQSEnv:
         self.queues: dict[str, GenericQueue] = {}
         self._declared: set[str] = set()
         self.send_buffer = SendBuffer()
+        self.middleware = MiddlewareChain(middleware)
+        """Hooks around sends, jobs and worker runs (dispatch/middleware), in order."""
         binding.register(self)
 
     def __repr__(self) -> str:
@@ -119,6 +123,11 @@ class SQSEnv:
     def describe_endpoint(self) -> str:
         """Where this env's SQS is, for error messages."""
         return repr(self.session)
+
+    def add_middleware(self, middleware: object) -> None:
+        """Add a middleware (a ``Middleware`` subclass or any object with some of its hooks);
+        it runs after those added before it, its ``after_*`` hooks before theirs."""
+        self.middleware.add(middleware)
 
     # -- current env -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ acknowledgements are batched: the worker, ``process_batch`` and the other runner
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from sqs_contracts.dispatch.awaitables import run_to_completion
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.errors import RetryJob
+from sqs_contracts.dispatch.middleware import JobSource, job_info
+from sqs_contracts.dispatch.outcome_log import log_outcome, wants_log
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
 from sqs_contracts.wire.envelope import job_name_of
@@ -28,13 +31,9 @@ NOT_RUN = ProcessingResult(False)
 """The result of a FIFO message left unrun because an earlier one of its batch failed."""
 
 
-class Route(Protocol):
-    """What dispatch needs of a queue: its name, policies and how it processes messages."""
-
-    @property
-    def name(self) -> str:
-        """The queue's name."""
-        ...
+class Route(JobSource, Protocol):
+    """What dispatch needs of a queue: its name, policies, middleware and how it processes
+    messages."""
 
     @property
     def batching_policy(self) -> BatchingConfiguration:
@@ -61,17 +60,62 @@ class Route(Protocol):
 
 
 def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
-    """Process messages (one by one, or as one list in batch mode); one outcome each."""
+    """Process messages (one by one, or as one list in batch mode); one outcome each.
+
+    Around each message the middleware's ``before_process`` and ``after_process`` run, and
+    its outcome is logged (dispatch/outcome_log).
+    """
     if not messages:
         return []
     if route.batching_policy.batching_enabled:
-        results = _guarded(route, lambda: route.process_each(messages), len(messages))
-    else:
-        results = [
-            _guarded(route, lambda m=m: [route.process_message(m)], 1)[0]  # type: ignore[misc]
-            for m in messages
-        ]
-    return [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
+        return _dispatch_list(route, messages)
+    return [_dispatch_one(route, m) for m in messages]
+
+
+def _dispatch_one(route: Route, message: Message) -> Outcome:
+    chain = route.middleware
+    job = job_info(route, message) if chain else None
+    if job is not None:
+        chain.before_process(job)
+    start = time.perf_counter()
+    result = _guarded(route, lambda: [route.process_message(message)], 1)[0]
+    outcome = outcome_of(route, message, result)
+    duration = time.perf_counter() - start
+    if job is None and wants_log(outcome):
+        job = job_info(route, message)
+    if job is not None:
+        log_outcome(job, outcome, duration)
+        if chain:
+            chain.after_process(job, outcome, duration)
+    return outcome
+
+
+def _dispatch_list(route: Route, messages: Sequence[Message]) -> list[Outcome]:
+    """Batch mode: one handler call for the list, so every message shares its duration; the
+    jobs' hooks end in reverse, so contexts a middleware made current unwind in order."""
+    chain = route.middleware
+    jobs = [job_info(route, m, batched=True) if chain else None for m in messages]
+    for job in jobs:
+        if job is not None:
+            chain.before_process(job)
+    start = time.perf_counter()
+    results = _guarded(route, lambda: route.process_each(messages), len(messages))
+    outcomes = [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
+    duration = time.perf_counter() - start
+    logged: set[int] = set()
+    for i, outcome in enumerate(outcomes):
+        if jobs[i] is None and wants_log(outcome):
+            jobs[i] = job_info(route, messages[i], batched=True)
+        job = jobs[i]
+        if job is not None:
+            error = id(outcome.error)
+            log_outcome(job, outcome, duration, traceback=error not in logged)
+            logged.add(error)
+    if chain:
+        for job, outcome in reversed(list(zip(jobs, outcomes, strict=True))):
+            if job is not None:
+                chain.after_process(job, outcome, duration)
+    return outcomes
 
 
 def _guarded(
@@ -129,12 +173,6 @@ def unknown_job(
             f"(known: {sorted(processors)}); register one with @env.handler(...) "
             f"or @queue.processor({job_name!r})"
         )
-    logger.error(
-        "Could not process message %s: %s",
-        message.get("MessageId"),
-        reason,
-        extra={"queue": queue_name, "job": job_name, "message_id": message.get("MessageId")},
-    )
     return ProcessingResult(False, invalid_reason=reason)
 
 
@@ -202,9 +240,7 @@ def call_raw(
     as_list: bool,
 ) -> ProcessingResult:
     """Call a raw processor with each message (or with the list, when ``as_list``)."""
-    extra = {"queue": queue_name, "message_ids": [m.get("MessageId") for m in messages]}
     if processor is None:
-        logger.warning("raw queue %s has no processor", queue_name, extra=extra)
         return ProcessingResult(False, invalid_reason=f"raw queue {queue_name!r} has no processor")
     try:
         what = f"raw processor of queue {queue_name!r}"
@@ -214,9 +250,7 @@ def call_raw(
             for message in messages:
                 run_to_completion(processor(message), what)
     except RetryJob as exc:
-        logger.info("Retrying raw messages of %s", queue_name, extra=extra)
         return ProcessingResult(False, exc.backoff_policy, error=exc)
-    except Exception as exc:
-        logger.exception("Error while processing raw messages of %s", queue_name, extra=extra)
+    except Exception as exc:  # logged with the outcome, by dispatch
         return ProcessingResult(False, error=exc)
     return ProcessingResult(True)

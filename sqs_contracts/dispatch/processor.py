@@ -256,31 +256,12 @@ class Processor:
     def failure(
         self, exc: BaseException, messages: Sequence[Mapping[str, Any]]
     ) -> ProcessingResult:
-        """Classify and log an exception raised while processing messages."""
+        """Classify an exception raised while processing messages (dispatch logs the outcome
+        of each message, with the queue, job, attempt and traceback)."""
         if not isinstance(exc, Exception):
             raise exc  # KeyboardInterrupt and SystemExit stop the worker, not the job
-        ids = [m.get("MessageId") for m in messages]
-        extra = {"queue": self.queue.name, "job": self.job_name, "message_ids": ids}
         if isinstance(exc, RetryJob):
-            logger.info(
-                "Retrying %s.%s %s",
-                self.queue.name,
-                self.job_name,
-                ids,
-                extra={**extra, "backoff_policy": exc.backoff_policy},
-            )
             return ProcessingResult(False, exc.backoff_policy, error=exc)
         if isinstance(exc, InvalidMessage):
-            logger.error(
-                "Invalid message %s on %s.%s: %s",
-                ids,
-                self.queue.name,
-                self.job_name,
-                exc,
-                extra=extra,
-            )
             return ProcessingResult(False, invalid_reason=str(exc), error=exc)
-        logger.exception(
-            "Error while processing %s.%s %s", self.queue.name, self.job_name, ids, extra=extra
-        )
         return ProcessingResult(False, error=exc)

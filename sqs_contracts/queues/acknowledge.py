@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
@@ -33,13 +34,9 @@ class QueueSettingsView(Protocol):
         ...
 
 
-class AckTarget(Protocol):
-    """The queue a message is acknowledged on: its name, URL, session and settings."""
-
-    @property
-    def name(self) -> str:
-        """The queue's name."""
-        ...
+class AckTarget(JobSource, Protocol):
+    """The queue a message is acknowledged on: its name, URL, session, settings and the
+    middleware told of dead letters."""
 
     @property
     def url(self) -> str:
@@ -164,10 +161,25 @@ def acknowledge(
     if outcome.action == "dead_letter" and outcome.reason is not None:
         try:
             if dead_letter(queue, message, outcome.reason):
+                if queue.middleware:
+                    queue.middleware.on_dead_letter(job_info(queue, message), outcome.reason)
                 return
         except Exception:  # left to backoff and redrive instead
             logger.exception("moving message to the dead-letter queue failed")
     sink.change(queue, message, outcome.visibility_timeout)
+    if queue.middleware:
+        _tell_last_attempt(queue, message)
+
+
+def _tell_last_attempt(queue: AckTarget, message: Mapping[str, Any]) -> None:
+    """A failure on the last receive SQS allows: the next receive moves it to the DLQ."""
+    job = job_info(queue, message)
+    if job.last_attempt:
+        queue.middleware.on_dead_letter(
+            job,
+            f"failed its last attempt ({job.attempt} of maxReceiveCount "
+            f"{job.max_receive_count}): SQS moves it to the dead-letter queue on its next receive",
+        )
 
 
 class _BatchSink:

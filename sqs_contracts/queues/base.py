@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from sqs_contracts.dispatch.backoff import BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatching
 from sqs_contracts.dispatch.dispatcher import dispatch
@@ -16,6 +18,7 @@ from sqs_contracts.queues.acknowledge import delete_messages, settle
 from sqs_contracts.queues.async_processing import AsyncProcessing
 from sqs_contracts.queues.management import QueueSettings
 from sqs_contracts.queues.ports import QueueHost
+from sqs_contracts.queues.send_hooks import announce, send_one
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.sessions.errors import AccessDenied, QueueConfigError, QueueNotFound
@@ -57,6 +60,7 @@ class GenericQueue(AsyncProcessing):
         self.send_buffer = env.send_buffer
         self.processor_maker = env.processor_maker
         self.describe_endpoint = env.describe_endpoint
+        self.middleware = env.middleware
         self.backoff_policy: BackoffPolicy = backoff_policy or env.backoff_policy
         self.batching_policy = batching_policy or NoBatching()
         self.dead_letter_invalid = dead_letter_invalid
@@ -121,6 +125,15 @@ class GenericQueue(AsyncProcessing):
         """Drop the cached settings (after changing the queue's attributes)."""
         self._settings = None
 
+    @property
+    def max_receive_count(self) -> int | None:
+        """The redrive policy's ``maxReceiveCount`` once the settings were read, else None."""
+        return self._settings.max_receive_count if self._settings is not None else None
+
+    def contract_of(self, job_name: str | None) -> type[BaseModel] | None:
+        """The contract class of a job name on this queue, when known (for middleware)."""
+        return None
+
     # -- sending -----------------------------------------------------------------------------
 
     def prepare(
@@ -158,6 +171,8 @@ class GenericQueue(AsyncProcessing):
                     f"and {self.name!r} is a standard queue"
                 )
             message.group_id = group_id
+        if self.middleware:
+            announce(self, message, settings.max_message_size)
         return message
 
     def send(self, message: OutgoingMessage) -> str | None:
@@ -166,6 +181,8 @@ class GenericQueue(AsyncProcessing):
         if buffer.is_batching(self.name):
             buffer.add(self, message)
             return None
+        if self.middleware:
+            return send_one(self, message)
         response = self.session.send_message(QueueUrl=self.url, **message.send_kwargs())
         return str(response["MessageId"])
 

@@ -121,6 +121,11 @@ class JobQueue(GenericQueue):
         """Return the processor registered for a job name, if any."""
         return self.processors.get(job_name)
 
+    def contract_of(self, job_name: str | None) -> type[BaseModel] | None:
+        """The contract (or signature model) of a job name's handler, when one is registered."""
+        processor = self.processors.get(job_name or "")
+        return processor.model if processor is not None else None
+
     def copy_processors(self, dst_queue: JobQueue) -> None:
         """Register this queue's processors on another queue (to run a DLQ in place)."""
         for job_name, processor in self.processors.items():

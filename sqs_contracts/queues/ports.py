@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqs_contracts.dispatch.backoff import BackoffPolicy
+from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.queues.send_buffer import SendBuffer
 from sqs_contracts.sessions.base import SQSSession
@@ -52,6 +53,11 @@ class QueueHost(Protocol):
     @property
     def send_buffer(self) -> SendBuffer:
         """The per-thread buffer behind batch blocks."""
+        ...
+
+    @property
+    def middleware(self) -> MiddlewareChain:
+        """The middleware called around sends and jobs."""
         ...
 
     @property

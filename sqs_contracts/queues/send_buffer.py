@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqs_contracts.dispatch.middleware import MiddlewareChain
+from sqs_contracts.queues.send_hooks import report_batch
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SQSSession
 from sqs_contracts.sessions.errors import SendBatchError
 from sqs_contracts.wire.envelope import OutgoingMessage
@@ -44,6 +46,11 @@ class BatchTarget(Protocol):
         """The SQS session."""
         ...
 
+    @property
+    def middleware(self) -> MiddlewareChain:
+        """The env's middleware, told of each request and each message's id."""
+        ...
+
 
 def chunk_messages(
     messages: Sequence[OutgoingMessage], max_bytes: int = MAX_MESSAGE_BYTES
@@ -66,8 +73,27 @@ def send_batch(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> list[
 
     Returns the MessageIds in the order of ``messages``.
     """
-    pending = {str(i): message for i, message in enumerate(messages)}
     ids: dict[str, str] = {}
+    chain = queue.middleware
+    if not chain:
+        _send_entries(queue, messages, ids)
+        return [ids[str(i)] for i in range(len(messages))]
+    chain.before_send_batch(queue.name, messages)
+    try:
+        _send_entries(queue, messages, ids)
+    except BaseException as exc:
+        report_batch(chain, queue.name, messages, ids, exc)
+        raise
+    report_batch(chain, queue.name, messages, ids, None)
+    return [ids[str(i)] for i in range(len(messages))]
+
+
+def _send_entries(
+    queue: BatchTarget, messages: Sequence[OutgoingMessage], ids: dict[str, str]
+) -> None:
+    """The requests of one chunk: fills ``ids`` (MessageId by entry index) as SQS accepts
+    entries, so a request that raises still tells which messages went out."""
+    pending = {str(i): message for i, message in enumerate(messages)}
     failed: dict[str, dict[str, Any]] = {}
     for attempt in range(SEND_RETRIES + 1):
         entries = [{"Id": key, **m.send_kwargs()} for key, m in pending.items()]
@@ -96,7 +122,6 @@ def send_batch(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> list[
         pending = retry
     if failed:
         raise SendBatchError(queue.name, list(failed.values()))
-    return [ids[str(i)] for i in range(len(messages))]
 
 
 def _send_taken(queue: BatchTarget, buffered: list[OutgoingMessage]) -> None:

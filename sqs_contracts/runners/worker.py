@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
 from sqs_contracts.dispatch.dispatcher import dispatch
+from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
 from sqs_contracts.queues.acknowledge import acknowledge, change_visibility
 from sqs_contracts.queues.base import GenericQueue
@@ -46,6 +47,11 @@ class WorkerEnv(Protocol):
 
     def queue(self, queue_name: str) -> Any:
         """The queue object registered under a name."""
+        ...
+
+    @property
+    def middleware(self) -> MiddlewareChain:
+        """Told when the worker starts and stops."""
         ...
 
 
@@ -150,6 +156,7 @@ class Worker:
         self.stats.queues = list(queue_names)
         poll = self.wait_seconds if isinstance(policy, NeverShutdown) else min(1, self.wait_seconds)
         restore = self._install_signals()
+        self.env.middleware.on_worker_start(self)
         # One sender thread per four handlers keeps deletes flowing at 20 ms a round trip.
         acker = self._acker = Acker(senders=max(4, min(16, self.concurrency // 4)))
         acker.start()
@@ -189,6 +196,7 @@ class Worker:
                 self._loop.close()
             acker.close()
             restore()
+            self.env.middleware.on_worker_stop(self)
         return self.stats
 
     def _install_signals(self) -> Callable[[], None]:

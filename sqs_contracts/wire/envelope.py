@@ -59,6 +59,12 @@ class OutgoingMessage:
     delay_seconds: int | None = None
     group_id: str | None = None
     deduplication_id: str | None = None
+    queue: str | None = None
+    """The queue it is sent to, set for middleware when the queue prepares it."""
+    batched: bool = False
+    """True when it goes out in a ``SendMessageBatch`` request rather than on its own."""
+    state: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Scratch space for middleware, from ``before_send`` to ``after_send``."""
 
     def send_kwargs(self) -> dict[str, Any]:
         """The ``SendMessage`` parameters (without ``QueueUrl``)."""

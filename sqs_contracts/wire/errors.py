@@ -1,4 +1,4 @@
-"""Errors of the wire format: a message that cannot become a job, or a job too large to send."""
+"""Errors of the wire format: a message that cannot become a job, or a job SQS would refuse."""
 
 from __future__ import annotations
 
@@ -18,6 +18,22 @@ class MessageTooLarge(SQSError, ValueError):
 
     def __reduce__(self) -> tuple[type[MessageTooLarge], tuple[str, str, int, int]]:
         return (type(self), (self.job_name, self.queue_name, self.size, self.limit))
+
+
+class TooManyAttributes(SQSError, ValueError):
+    """A message would carry more message attributes than the 10 SQS accepts."""
+
+    def __init__(self, job_name: str, queue_name: str, names: list[str], added: list[str]) -> None:
+        self.job_name, self.queue_name, self.names, self.added = job_name, queue_name, names, added
+        by_middleware = f"; middleware added {added}" if added else ""
+        super().__init__(
+            f"job {job_name!r} for queue {queue_name!r} would carry {len(names)} message "
+            f"attributes ({', '.join(names)}){by_middleware}, over SQS's limit of 10; send "
+            f"fewer attributes of your own, or drop the middleware that adds them"
+        )
+
+    def __reduce__(self) -> tuple[type[TooManyAttributes], tuple[str, str, list[str], list[str]]]:
+        return (type(self), (self.job_name, self.queue_name, self.names, self.added))
 
 
 class InvalidMessage(SQSError):
