@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -18,9 +19,10 @@ from sqs_contracts.dispatch.dispatcher import (
     NOT_RUN,
     Message,
     Route,
+    begin_jobs,
     call_raw,
+    end_jobs,
     job_runs,
-    outcome_of,
     unknown_job,
 )
 from sqs_contracts.dispatch.errors import RetryJob
@@ -52,13 +54,18 @@ async def adispatch(route: AsyncRoute, messages: Sequence[Message]) -> list[Outc
     if not messages:
         return []
     if route.batching_policy.batching_enabled:
+        jobs = begin_jobs(route, messages, batched=True)
+        start = time.perf_counter()
         results = await _guarded(route, lambda: route.aprocess_each(messages), len(messages))
-    else:
-        results = []
-        for message in messages:
-            one = functools.partial(_one, route.aprocess_message, message)
-            results.extend(await _guarded(route, one, 1))
-    return [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
+        return end_jobs(route, messages, jobs, results, time.perf_counter() - start)
+    outcomes: list[Outcome] = []
+    for message in messages:
+        jobs = begin_jobs(route, [message], batched=False)
+        start = time.perf_counter()
+        one = functools.partial(_one, route.aprocess_message, message)
+        result = await _guarded(route, one, 1)
+        outcomes += end_jobs(route, [message], jobs, result, time.perf_counter() - start)
+    return outcomes
 
 
 async def _one(

@@ -17,7 +17,7 @@ from sqs_contracts.dispatch.awaitables import run_to_completion
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.errors import RetryJob
-from sqs_contracts.dispatch.middleware import JobSource, job_info
+from sqs_contracts.dispatch.middleware import JobInfo, JobSource, job_info
 from sqs_contracts.dispatch.outcome_log import log_outcome, wants_log
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
@@ -68,49 +68,51 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     if not messages:
         return []
     if route.batching_policy.batching_enabled:
-        return _dispatch_list(route, messages)
-    return [_dispatch_one(route, m) for m in messages]
+        jobs = begin_jobs(route, messages, batched=True)
+        start = time.perf_counter()
+        results = _guarded(route, lambda: route.process_each(messages), len(messages))
+        return end_jobs(route, messages, jobs, results, time.perf_counter() - start)
+    outcomes: list[Outcome] = []
+    for message in messages:
+        jobs = begin_jobs(route, [message], batched=False)
+        start = time.perf_counter()
+        result = _guarded(route, lambda m=message: [route.process_message(m)], 1)  # type: ignore[misc]
+        outcomes += end_jobs(route, [message], jobs, result, time.perf_counter() - start)
+    return outcomes
 
 
-def _dispatch_one(route: Route, message: Message) -> Outcome:
+def begin_jobs(route: Route, messages: Sequence[Message], *, batched: bool) -> list[JobInfo | None]:
+    """Before processing: the jobs' views for the middleware, whose ``before_process`` runs."""
     chain = route.middleware
-    job = job_info(route, message) if chain else None
-    if job is not None:
-        chain.before_process(job)
-    start = time.perf_counter()
-    result = _guarded(route, lambda: [route.process_message(message)], 1)[0]
-    outcome = outcome_of(route, message, result)
-    duration = time.perf_counter() - start
-    if job is None and wants_log(outcome):
-        job = job_info(route, message)
-    if job is not None:
-        log_outcome(job, outcome, duration)
-        if chain:
-            chain.after_process(job, outcome, duration)
-    return outcome
-
-
-def _dispatch_list(route: Route, messages: Sequence[Message]) -> list[Outcome]:
-    """Batch mode: one handler call for the list, so every message shares its duration; the
-    jobs' hooks end in reverse, so contexts a middleware made current unwind in order."""
-    chain = route.middleware
-    jobs = [job_info(route, m, batched=True) if chain else None for m in messages]
+    jobs = [job_info(route, m, batched=batched) if chain else None for m in messages]
     for job in jobs:
         if job is not None:
             chain.before_process(job)
-    start = time.perf_counter()
-    results = _guarded(route, lambda: route.process_each(messages), len(messages))
+    return jobs
+
+
+def end_jobs(
+    route: Route,
+    messages: Sequence[Message],
+    jobs: list[JobInfo | None],
+    results: Sequence[ProcessingResult],
+    duration: float,
+) -> list[Outcome]:
+    """After processing: each result's outcome, logged; the middleware's ``after_process``
+    in reverse, so contexts a middleware made current unwind in order. A batch handler's
+    messages share its duration, and its exception's traceback is logged once."""
     outcomes = [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
-    duration = time.perf_counter() - start
+    batched = len(messages) > 1 or route.batching_policy.batching_enabled
     logged: set[int] = set()
     for i, outcome in enumerate(outcomes):
         if jobs[i] is None and wants_log(outcome):
-            jobs[i] = job_info(route, messages[i], batched=True)
+            jobs[i] = job_info(route, messages[i], batched=batched)
         job = jobs[i]
         if job is not None:
             error = id(outcome.error)
             log_outcome(job, outcome, duration, traceback=error not in logged)
             logged.add(error)
+    chain = route.middleware
     if chain:
         for job, outcome in reversed(list(zip(jobs, outcomes, strict=True))):
             if job is not None:
