@@ -26,7 +26,10 @@ from sqs_contracts.sessions.boto import BotoSession
 from sqs_contracts.shutdown_policies import NeverShutdown, ShutdownPolicy
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from sqs_contracts.async_task import AsyncTask
+    from sqs_contracts.dead_letters import DeadLetter
     from sqs_contracts.task import Task
     from sqs_contracts.worker import Worker
 
@@ -326,11 +329,39 @@ class SQSEnv:
 
     # -- consuming ----------------------------------------------------------------------------
 
-    def worker(self, concurrency: int = 1, **options: Any) -> Worker:
-        """A worker that runs this env's handlers on ``concurrency`` threads."""
-        from sqs_contracts.worker import Worker
+    def worker(self, concurrency: int | None = None, **options: Any) -> Worker:
+        """A worker that runs this env's handlers on ``concurrency`` threads (default 1)."""
+        from sqs_contracts.worker import DEFAULT_CONCURRENCY, Worker
 
-        return Worker(self, concurrency=concurrency, **options)
+        return Worker(
+            self, concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency, **options
+        )
+
+    def contracts(self) -> dict[str, type[BaseModel]]:
+        """The contract of each job name with a handler, for decoding messages outside a worker."""
+        return {
+            job_name: processor.model
+            for queue in self.queues.values()
+            for job_name, processor in getattr(queue, "processors", {}).items()
+            if processor.model is not None
+        }
+
+    def dead_letters(self, queue_name: str, limit: int | None = None) -> Iterator[DeadLetter]:
+        """Read a dead-letter queue as typed records, validated against today's contracts.
+
+        The messages stay in the queue: they are visible again when the iteration ends.
+        """
+        from sqs_contracts.dead_letters import read_dead_letters
+
+        # A GenericQueue resolves the URL with the usual not-found message, unregistered.
+        queue = self.queues.get(queue_name) or GenericQueue(self, queue_name)
+        return read_dead_letters(
+            self.session,
+            queue.url,
+            allowed_content_types=self.allowed_content_types,
+            contracts=self.contracts(),
+            limit=limit,
+        )
 
     def process_queues(
         self,
