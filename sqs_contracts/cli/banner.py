@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from sqs_contracts.queues import GenericQueue
+from sqs_contracts.raw_queue import RawQueue
 
 
 def package_version() -> str:
@@ -32,12 +33,9 @@ def describe_endpoint(session: Any) -> str:
 
 def handler_names(queue: GenericQueue) -> list[str]:
     """Job names with a handler on a queue; ``<raw>`` for a raw queue's processor."""
-    processors = getattr(queue, "processors", None)
-    if processors:
-        return sorted(processors)
-    if getattr(queue, "processor", None) is not None:
-        return ["<raw>"]
-    return []
+    if isinstance(queue, RawQueue):
+        return ["<raw>"] if queue.processor is not None else []
+    return sorted(getattr(queue, "processors", {}))
 
 
 def queue_line(queue: GenericQueue) -> str:
