@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -67,6 +67,16 @@ class DeadLetter:
             "errors": self.errors,
             "body": None if self.payload is not None else self.body,
         }
+
+
+def contracts_of(queues: Iterable[object]) -> dict[str, type[BaseModel]]:
+    """The contract of each job name with a handler on the given queues."""
+    return {
+        job_name: processor.model
+        for queue in queues
+        for job_name, processor in getattr(queue, "processors", {}).items()
+        if processor.model is not None
+    }
 
 
 def _string_attribute(message: Mapping[str, Any], name: str) -> str | None:

@@ -26,8 +26,6 @@ from sqs_contracts.sessions.boto import BotoSession
 from sqs_contracts.shutdown_policies import NeverShutdown, ShutdownPolicy
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from sqs_contracts.async_task import AsyncTask
     from sqs_contracts.dead_letters import DeadLetter
     from sqs_contracts.task import Task
@@ -337,30 +335,16 @@ class SQSEnv:
             self, concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency, **options
         )
 
-    def contracts(self) -> dict[str, type[BaseModel]]:
-        """The contract of each job name with a handler, for decoding messages outside a worker."""
-        return {
-            job_name: processor.model
-            for queue in self.queues.values()
-            for job_name, processor in getattr(queue, "processors", {}).items()
-            if processor.model is not None
-        }
-
     def dead_letters(self, queue_name: str, limit: int | None = None) -> Iterator[DeadLetter]:
-        """Read a dead-letter queue as typed records, validated against today's contracts.
-
-        The messages stay in the queue: they are visible again when the iteration ends.
-        """
-        from sqs_contracts.dead_letters import read_dead_letters
+        """Typed records of a dead-letter queue's messages, validated; the messages stay."""
+        from sqs_contracts.dead_letters import contracts_of, read_dead_letters
 
         # A GenericQueue resolves the URL with the usual not-found message, unregistered.
-        queue = self.queues.get(queue_name) or GenericQueue(self, queue_name)
+        url = (self.queues.get(queue_name) or GenericQueue(self, queue_name)).url
+        contracts = contracts_of(self.queues.values())
+        types = self.allowed_content_types
         return read_dead_letters(
-            self.session,
-            queue.url,
-            allowed_content_types=self.allowed_content_types,
-            contracts=self.contracts(),
-            limit=limit,
+            self.session, url, allowed_content_types=types, contracts=contracts, limit=limit
         )
 
     def process_queues(

@@ -12,6 +12,7 @@ from sqs_contracts.cli.loading import add_env_options, confirm, env_from_args
 from sqs_contracts.cli.queues import queue_url
 from sqs_contracts.dead_letters import (
     DeadLetter,
+    contracts_of,
     move_messages,
     native_move_status,
     read_dead_letters,
@@ -54,7 +55,7 @@ def _peek(env: SQSEnv, args: argparse.Namespace) -> int:
             env.session,
             url,
             allowed_content_types=env.allowed_content_types,
-            contracts=env.contracts(),
+            contracts=contracts_of(env.queues.values()),
             limit=args.limit,
         )
     )
