@@ -25,6 +25,8 @@ from sqs_contracts.worker import DEFAULT_CONCURRENCY, WorkerStats
 logger = logging.getLogger("sqs_contracts.cli")
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+"""The choices of ``--log-level``."""
+
 _NOISY = ("botocore", "boto3", "urllib3", "s3transfer")
 
 

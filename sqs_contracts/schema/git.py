@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 GIT_PREFIX = "git:"
+"""Marks an ``--against`` value as a git ref rather than a directory."""
+
 DEFAULT_PATH = "schemas"
+"""Where the export lives in the repository when the ref names no path."""
 
 
 def parse_git_source(spec: str) -> tuple[str, str]:
