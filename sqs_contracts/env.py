@@ -21,6 +21,7 @@ from sqs_contracts.dispatch.errors import UnknownJob
 from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.queues.base import GenericQueue
+from sqs_contracts.queues.dead_letters import DeadLetter, contracts_of, read_dead_letters
 from sqs_contracts.queues.function_api import AsyncTask
 from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.management import RedrivePolicy
@@ -28,7 +29,7 @@ from sqs_contracts.queues.raw_queue import RawQueue
 from sqs_contracts.queues.send_buffer import SendBuffer
 from sqs_contracts.queues.session_override import SessionOverride
 from sqs_contracts.queues.shutdown_policies import NeverShutdown, ShutdownPolicy
-from sqs_contracts.runners.worker import Worker
+from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY, Worker
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.sessions.boto import BotoSession
 from sqs_contracts.sessions.errors import QueueConfigError
@@ -358,9 +359,19 @@ class SQSEnv:
 
     # -- consuming ----------------------------------------------------------------------------
 
-    def worker(self, concurrency: int = 1, **options: Any) -> Worker:
-        """A worker that runs this env's handlers on ``concurrency`` threads."""
+    def worker(self, concurrency: int = DEFAULT_CONCURRENCY, **options: Any) -> Worker:
+        """A worker that runs this env's handlers on ``concurrency`` threads (default 1)."""
         return Worker(self, concurrency=concurrency, **options)
+
+    def dead_letters(self, queue_name: str, limit: int | None = None) -> Iterator[DeadLetter]:
+        """Typed records of a dead-letter queue's messages, validated; the messages stay."""
+        # A GenericQueue resolves the URL with the usual not-found message, unregistered.
+        url = (self.queues.get(queue_name) or GenericQueue(self, queue_name)).url
+        contracts = contracts_of(self.queues.values())
+        types = self.allowed_content_types
+        return read_dead_letters(
+            self.session, url, allowed_content_types=types, contracts=contracts, limit=limit
+        )
 
     def lambda_handler(
         self, *, concurrency: int = 1, time_margin_seconds: float = 5.0

@@ -174,3 +174,18 @@ def test_the_checker_sees_every_kind_of_import() -> None:
     assert "sqs_contracts.dispatch.backoff" in GRAPH["sqs_contracts.dispatch.errors"]
     assert layer_of("sqs_contracts.queues.base") == "queues"
     assert layer_of("sqs_contracts.cli") == "top"
+
+
+def test_only_the_sessions_layer_imports_botocore_or_boto3() -> None:
+    offenders = []
+    for module, path in MODULES.items():
+        if layer_of(module) == "sessions":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            offenders += [(module, n) for n in names if n.split(".")[0] in {"botocore", "boto3"}]
+    assert not offenders, offenders

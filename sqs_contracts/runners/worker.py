@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 Message = Mapping[str, Any]
 
+DEFAULT_CONCURRENCY = 1
+"""Handler threads of a worker when none is asked for, from ``env.worker()`` or the CLI."""
+
 
 class WorkerEnv(Protocol):
     """What a worker needs of its env: the session and the queues by name."""
@@ -84,7 +87,7 @@ class Worker:
         self,
         env: WorkerEnv,
         *,
-        concurrency: int = 1,
+        concurrency: int = DEFAULT_CONCURRENCY,
         wait_seconds: int = 10,
         prefetch: int = MAX_BATCH_ENTRIES,
         receivers: int | None = None,

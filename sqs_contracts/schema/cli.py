@@ -9,9 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqs_contracts.schema.asyncapi import asyncapi_document, parse_queue_option, write_asyncapi
-from sqs_contracts.schema.compat import check_compatibility
+from sqs_contracts.schema.compat import SchemaSource, check_compatibility
 from sqs_contracts.schema.discover import Target
 from sqs_contracts.schema.export import contract_schemas, export_schemas, outdated_files
+from sqs_contracts.schema.git import GIT_PREFIX, schemas_at_ref
+from sqs_contracts.schema.report import format_report, yaml_available
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -53,15 +55,25 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    report = check_compatibility(Path(args.against), contract_schemas(_modules(args)), args.mode)
-    print(report.format())
+    new = contract_schemas(_modules(args))
+    old: SchemaSource = (
+        schemas_at_ref(args.against) if args.against.startswith(GIT_PREFIX) else Path(args.against)
+    )
+    report = check_compatibility(old, new, args.mode)
+    print(format_report(report, args.format, args.against))
     return 0 if report.ok else 1
 
 
 def _asyncapi(args: argparse.Namespace) -> int:
+    out = Path(args.out or ("asyncapi.yaml" if yaml_available() else "asyncapi.json"))
+    if out.suffix.lower() != ".json" and not yaml_available():
+        raise ValueError(
+            f"writing YAML ({out}) needs PyYAML: pip install 'sqs-contracts[yaml]', "
+            "or write JSON with --out asyncapi.json"
+        )
     queues = dict(parse_queue_option(text) for text in args.queue)
     document = asyncapi_document(_modules(args), queues, title=args.title, version=args.app_version)
-    path = write_asyncapi(document, Path(args.out))
+    path = write_asyncapi(document, out)
     print(f"wrote {path}")
     return 0
 
@@ -93,7 +105,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check", help="check the contracts against a previous export; exit 1 on a break"
     )
     check.add_argument("modules", nargs="+", metavar="MODULE", help=_MODULES_HELP)
-    check.add_argument("--against", required=True, help="directory of the previous export")
+    check.add_argument(
+        "--against",
+        required=True,
+        metavar="DIR | git:REF[:PATH]",
+        help="the previous export: a directory, or a git ref and path read without a checkout "
+        "(PATH defaults to schemas), e.g. git:v1.4.0",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default), json, or github workflow annotations",
+    )
     check.add_argument(
         "--mode",
         choices=("full", "backward", "forward"),
@@ -107,8 +131,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     asyncapi.add_argument("modules", nargs="+", metavar="MODULE", help=_MODULES_HELP)
     asyncapi.add_argument(
         "--out",
-        default="asyncapi.yaml",
-        help="output file, .yaml or .json (default: asyncapi.yaml)",
+        default=None,
+        help="output file, .yaml (needs the sqs-contracts[yaml] extra) or .json "
+        "(default: asyncapi.yaml with PyYAML installed, else asyncapi.json)",
     )
     asyncapi.add_argument(
         "--queue",

@@ -44,6 +44,17 @@ class Issue:
     keyword: str = ""
 
 
+# Strings of the first format that pydantic accepts for the second (a date is a datetime).
+_COERCED_FORMATS = frozenset({("date", "date-time")})
+
+
+def _numbers_take_booleans(reader_branches: Sequence[tuple[Schema, str | None]]) -> bool:
+    """True when a numeric reader branch accepts both booleans, as pydantic's lax mode does."""
+    numeric = [b for b, _ in reader_branches if kind_of(b) in ("integer", "number")]
+    # pydantic reads true/false as 1/0 in int and float fields: bounds apply to those.
+    return all(any(value_ok(b, v) for b in numeric) for v in (0, 1))
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -159,6 +170,8 @@ class Comparator:
                 if not any(value_ok(b, None) for b, _ in reader_branches):
                     issues.append(Issue(path, "null"))
                 continue
+            if kind == "boolean" and _numbers_take_booleans(reader_branches):
+                continue
             candidates = [
                 (b, n)
                 for b, n in reader_branches
@@ -218,7 +231,8 @@ class Comparator:
             issues.append(
                 Issue(path, "constraint", writer.get("pattern"), reader["pattern"], "pattern")
             )
-        if reader.get("format") is not None and reader.get("format") != writer.get("format"):
+        formats = (writer.get("format"), reader.get("format"))
+        if formats[1] is not None and formats[0] != formats[1] and formats not in _COERCED_FORMATS:
             issues.append(Issue(path, "format", writer.get("format"), reader["format"]))
         return issues
 

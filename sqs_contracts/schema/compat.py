@@ -180,9 +180,23 @@ def _added(key: str, new: Mapping[str, Any]) -> Finding:
         key,
         "",
         "forward",
-        "warning",
-        f"new job on existing queue '{_queue_of(key, new)}': its old consumers have no handler "
-        "for it. Fix: deploy consumers before producers send it",
+        "error",
+        f"new job on existing queue '{_queue_of(key, new)}': its old consumers cannot route it "
+        "(no handler), so its messages fail until they are upgraded. Fix: deploy the "
+        "consumers before any producer sends it",
+    )
+
+
+def _moved(key: str, new: Mapping[str, Any], old_key: str) -> Finding:
+    queue = _queue_of(key, new)
+    return Finding.make(
+        key,
+        "",
+        "forward",
+        "error",
+        f"the contract of {old_key} now goes to {key}: old consumers do not route "
+        f"JobName '{_meta(new).get('job_name', key.rsplit('/', 1)[-1])}' on queue '{queue}'. "
+        "Fix: deploy consumers that handle the new name and queue before the producers",
     )
 
 
@@ -201,7 +215,14 @@ def check_compatibility(old: SchemaSource, new: SchemaSource, mode: Mode = "full
             if "backward" in directions:
                 report.findings.append(_removed(key, olds[key], added))
         elif key not in olds:
-            if "forward" in directions and _queue_of(key, news[key]) in old_queues:
+            if "forward" not in directions:
+                continue
+            # A class keeps its title when its job is renamed or moved to another queue.
+            title = news[key].get("title")
+            gone = [k for k, s in olds.items() if k not in news and title == s.get("title")]
+            if title and gone:
+                report.findings.append(_moved(key, news[key], gone[0]))
+            elif _queue_of(key, news[key]) in old_queues:
                 report.findings.append(_added(key, news[key]))
         else:
             report.findings += _contract_findings(key, olds[key], news[key], directions)

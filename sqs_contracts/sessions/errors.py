@@ -147,7 +147,8 @@ def _error_class(response: Mapping[str, Any]) -> type[SQSServiceError]:
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in NONEXISTENT_QUEUE_CODES or query_code in NONEXISTENT_QUEUE_CODES:
         return QueueNotFound
-    if code in ACCESS_DENIED_CODES or status == 403:
+    # By code only: SQS answers PurgeQueueInProgress, among others, with a 403 as well.
+    if code in ACCESS_DENIED_CODES:
         return AccessDenied
     if code in THROTTLING_CODES or status >= 500:
         return TransientError

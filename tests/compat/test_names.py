@@ -41,7 +41,7 @@ OMITTED = {
     "queue.logger": "module logger",
     "sqs_env.logger": "module logger",
     # Helpers of sqs-workers' Processor that read boto3 Message objects; our processors get
-    # message dicts and decode them with sqs_contracts.envelope.decode_message.
+    # Message records and decode them with sqs_contracts.wire.envelope.decode_message.
     "processors.get_job_content_type": "boto3 Message helper",
     "processors.get_job_context": "boto3 Message helper",
     "processors.call_handler": "replaced by validation against the signature model",

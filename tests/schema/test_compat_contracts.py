@@ -43,20 +43,28 @@ def test_renamed_job_is_reported_as_removed_with_a_hint() -> None:
     old = _schemas(("emails", "send_email", EMAIL, "SendEmail"))
     new = _schemas(("emails", "send_mail", EMAIL, "SendEmail"))
     report = check_compatibility(old, new)
-    errors = report.errors
+    errors = [f for f in report.errors if f.direction == "backward"]
     assert [f.contract for f in errors] == ["emails/send_email"]
     assert "renamed or moved to emails/send_mail?" in errors[0].message
-    # The new name on the same queue is unknown to the old consumers of that queue.
-    assert [(f.contract, f.direction) for f in report.warnings] == [("emails/send_mail", "forward")]
+    # The new name on the same queue is unknown to the old consumers: they cannot route it.
+    forward = [(f.contract, f.severity) for f in report.findings if f.direction == "forward"]
+    assert forward == [("emails/send_mail", "error")]
 
 
 def test_job_moved_to_another_queue() -> None:
     old = _schemas(("emails", "send_email", EMAIL, "SendEmail"))
     new = _schemas(("mail", "send_email", EMAIL, "SendEmail"))
     report = check_compatibility(old, new)
-    assert [f.contract for f in report.errors] == ["emails/send_email"]
+    assert [(f.contract, f.direction) for f in report.errors] == [
+        ("emails/send_email", "backward"),
+        ("mail/send_email", "forward"),
+    ]
     assert "moved to mail/send_email" in report.errors[0].message
-    assert not report.warnings  # a new queue has no old consumers
+    # The new producer sends to a queue no old consumer reads.
+    assert "old consumers do not route JobName 'send_email' on queue 'mail'" in (
+        report.errors[1].message
+    )
+    assert not report.warnings
 
 
 def test_added_contract_is_fine() -> None:
@@ -67,15 +75,15 @@ def test_added_contract_is_fine() -> None:
     assert report.findings == []
 
 
-def test_added_contract_on_an_existing_queue_warns_forward_only() -> None:
+def test_added_contract_on_an_existing_queue_breaks_forward_only() -> None:
     old = _schemas(("emails", "send_email", EMAIL, "SendEmail"))
     new = {**old, **_schemas(("emails", "send_digest", EMAIL, "SendDigest"))}
     assert check_compatibility(old, new, mode="backward").findings == []
     report = check_compatibility(old, new, mode="forward")
-    assert report.ok
-    [warning] = report.warnings
-    assert warning.contract == "emails/send_digest"
-    assert "deploy consumers before producers" in warning.message
+    assert not report.ok
+    [error] = report.errors
+    assert error.contract == "emails/send_digest"
+    assert "deploy the consumers before any producer sends it" in error.message
 
 
 def test_removed_contract_is_not_a_forward_problem() -> None:

@@ -198,3 +198,14 @@ def test_error_codes_map_to_the_library_errors(
     assert type(error) is expected
     assert isinstance(error, ClientError)
     assert type(service_error(response, "ReceiveMessage")) is expected
+
+
+def test_a_forbidden_status_alone_is_not_access_denied() -> None:
+    # SQS answers PurgeQueueInProgress with HTTP 403: waiting fixes it, credentials do not.
+    response: dict[str, Any] = {
+        "Error": {"Code": "AWS.SimpleQueueService.PurgeQueueInProgress", "Message": "m"},
+        "ResponseMetadata": {"HTTPStatusCode": 403},
+    }
+    error = service_error(response, "PurgeQueue")
+    assert not isinstance(error, AccessDenied)
+    assert error.code == "AWS.SimpleQueueService.PurgeQueueInProgress"

@@ -24,7 +24,7 @@ SCRIPT = Path(sys.executable).parent / "sqs-contracts"
 
 
 def _stats(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, int]:
-    assert main(["queue", "stats", *args]) == 0
+    assert main(["queue", "stats", *args, "--fields", "visible,in_flight,delayed"]) == 0
     line = capsys.readouterr().out.strip()
     return {key: int(value) for key, value in (part.split("=") for part in line.split())}
 
@@ -57,7 +57,7 @@ def test_queue_create_stats_purge_delete(
 
     # The installed console script, in a child process.
     result = subprocess.run(
-        [str(SCRIPT), "queue", "stats", "tasks", *common],
+        [str(SCRIPT), "queue", "stats", "tasks", *common, "--fields", "visible,in_flight,delayed"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,11 +66,11 @@ def test_queue_create_stats_purge_delete(
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["visible=2", "in_flight=1", "delayed=1"]
 
-    assert main(["queue", "purge", "tasks", *common]) == 0
+    assert main(["queue", "purge", "tasks", *common, "--yes"]) == 0
     assert _stats(capsys, "tasks", *common) == {"visible": 0, "in_flight": 0, "delayed": 0}
 
     for name in ("tasks", "tasks_dead"):
-        assert main(["queue", "delete", name, *common]) == 0
+        assert main(["queue", "delete", name, *common, "--yes"]) == 0
         with pytest.raises(ClientError):
             session.get_queue_url(QueueName=prefix + name)
 
