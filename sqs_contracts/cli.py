@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqs_contracts.env import SQSEnv
+from sqs_contracts.errors import SQSError
 from sqs_contracts.queues.management import (
     create_fifo_queue,
     create_standard_queue,
@@ -57,11 +58,19 @@ def _worker(args: argparse.Namespace) -> int:
         policies.append(MaxTasksShutdown(args.max_tasks))
     policy: ShutdownPolicy = OrShutdown(*policies) if policies else NeverShutdown()
     worker = env.worker(
-        concurrency=args.concurrency, grace_period=args.grace_period, wait_seconds=args.wait
+        concurrency=args.concurrency,
+        grace_period=args.grace_period,
+        wait_seconds=args.wait,
+        prefetch=args.prefetch,
     )
-    stats = worker.run(*args.queues, shutdown_policy=policy)
+    try:
+        stats = worker.run(*args.queues, shutdown_policy=policy)
+    except SQSError as exc:
+        print(f"sqs-contracts worker: {exc}", file=sys.stderr)
+        return 1
     logging.getLogger(__name__).info("worker stopped: %s", stats)
-    return 0
+    # Jobs abandoned at the end of the grace period run again elsewhere: say so.
+    return 1 if stats.abandoned else 0
 
 
 def _queue(args: argparse.Namespace) -> int:
@@ -116,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--max-tasks", type=int, default=None)
     worker.add_argument("--grace-period", type=float, default=30.0, metavar="SECONDS")
     worker.add_argument("--wait", type=int, default=10, help="long-poll seconds (0-20)")
+    worker.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="messages held beyond the running ones (default: concurrency, at most 10)",
+    )
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=_worker)
 
