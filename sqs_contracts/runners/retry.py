@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqs_contracts.sessions.errors import AccessDenied, QueueNotFound, SQSServiceError
 
 FATAL_ERRORS: tuple[type[Exception], ...] = (AccessDenied, QueueNotFound)
@@ -23,11 +25,20 @@ def is_fatal(exc: BaseException) -> bool:
     return isinstance(exc, FATAL_ERRORS)
 
 
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]*)</\1>")
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line: its SQS code and message, without XML or line breaks."""
     if isinstance(exc, SQSServiceError) and not exc.detail:
         error = exc.response.get("Error", {})
-        text = f"{error.get('Code', type(exc).__name__)}: {error.get('Message', '')}".rstrip(": ")
+        code, message = str(error.get("Code", type(exc).__name__)), str(error.get("Message", ""))
+        # An answer botocore could not parse (an XML error to a JSON request) keeps the
+        # raw body as its message: pick the code and the message out of it.
+        fields = dict(_XML_FIELD.findall(message))
+        if fields:
+            code, message = fields.get("Code", code), fields.get("Message", "")
+        text = f"{code}: {message}".rstrip(": ")
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())
