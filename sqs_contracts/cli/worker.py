@@ -13,7 +13,6 @@ from sqs_contracts.env import SQSEnv
 from sqs_contracts.logging import JsonFormatter
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY, WorkerStats
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
 from sqs_contracts.shutdown_policies import (
     IdleShutdown,
     MaxTasksShutdown,
@@ -93,22 +92,32 @@ def run(args: argparse.Namespace) -> int:
     queues = select_queues(env, list(args.queues))
     for queue in queues:
         queue.settings  # noqa: B018 - a missing queue fails here, before any thread starts
-    logger.info(banner(env.session, queues, concurrency=args.concurrency, prefetch=args.prefetch))
     worker = env.worker(
         concurrency=args.concurrency,
         prefetch=args.prefetch,
         grace_period=args.grace_period,
         wait_seconds=args.wait,
     )
+    logger.info(
+        banner(env.session, queues, concurrency=worker.concurrency, prefetch=worker.prefetch)
+    )
     stats = worker.run(*(queue.name for queue in queues), shutdown_policy=_policy(args))
     logger.info(summary(stats))
-    return 0
+    # Jobs abandoned at the end of the grace period run again elsewhere: say so.
+    return 1 if stats.abandoned else 0
 
 
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
 
 
@@ -148,9 +157,10 @@ def register(
     )
     worker.add_argument(
         "--prefetch",
-        type=int,
-        default=MAX_BATCH_ENTRIES,
-        help="messages held beyond the running ones, waiting for a thread",
+        type=_not_negative,
+        default=None,
+        help="messages held beyond the running ones, waiting for a thread "
+        "(default: the concurrency, at most 10)",
     )
     worker.add_argument(
         "--grace-period",

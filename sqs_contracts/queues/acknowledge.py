@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
@@ -18,6 +18,7 @@ from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_ATTRIBUTES = 10
+_T = TypeVar("_T")
 
 
 class QueueSettingsView(Protocol):
@@ -71,28 +72,65 @@ def _chunks(items: Sequence[Any], size: int = MAX_BATCH_ENTRIES) -> Iterable[Seq
         yield items[start : start + size]
 
 
-def _log_failed(queue: AckTarget, action: str, response: Mapping[str, Any]) -> None:
+PERMANENT_ENTRY_CODES = frozenset(
+    {
+        "ReceiptHandleIsInvalid",
+        "InvalidParameterValue",
+        "MessageNotInflight",
+        "AWS.SimpleQueueService.MessageNotInflight",
+        "InvalidBatchEntryId",
+        "BatchEntryIdsNotDistinct",
+    }
+)
+"""Per-entry answers that a retry cannot change (the message is gone or no longer held)."""
+
+
+def _retryable_failures(
+    queue: AckTarget, action: str, response: Mapping[str, Any], chunk: Sequence[_T]
+) -> list[_T]:
+    """The entries of a batch answer's ``Failed`` list worth retrying; the others are logged.
+
+    An entry failed by the sender's fault or with a permanent code stays failed on a retry;
+    any other (an internal error, throttling) may succeed later.
+    """
+    retry: list[_T] = []
     for failed in response.get("Failed", []):
+        code = str(failed.get("Code", ""))
+        permanent = code in PERMANENT_ENTRY_CODES or bool(failed.get("SenderFault"))
+        index = str(failed.get("Id", ""))
+        if not permanent and index.isdigit() and int(index) < len(chunk):
+            retry.append(chunk[int(index)])
+            continue
         logger.warning(
             "%s failed for a message of queue %s: %s %s",
             action,
             queue.name,
-            failed.get("Code"),
+            code,
             failed.get("Message"),
             extra={"queue": queue.name, "message_id": failed.get("Id")},
         )
+    return retry
 
 
-def delete_messages(queue: AckTarget, messages: Sequence[Mapping[str, Any]]) -> None:
-    """Delete messages with ``DeleteMessageBatch`` calls of up to 10."""
+def delete_messages(
+    queue: AckTarget, messages: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """Delete messages with ``DeleteMessageBatch`` calls of up to 10; return the messages
+    whose entries failed in a way a retry may fix."""
+    retry: list[Mapping[str, Any]] = []
     for chunk in _chunks(messages):
         entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
         response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
-        _log_failed(queue, "DeleteMessageBatch", response)
+        retry.extend(_retryable_failures(queue, "DeleteMessageBatch", response, chunk))
+    return retry
 
 
-def change_visibility(queue: AckTarget, messages: Sequence[tuple[Mapping[str, Any], int]]) -> None:
-    """Set each message's visibility timeout with ``ChangeMessageVisibilityBatch`` calls."""
+def change_visibility(
+    queue: AckTarget, messages: Sequence[tuple[Mapping[str, Any], int]]
+) -> list[tuple[Mapping[str, Any], int]]:
+    """Set each message's visibility timeout with ``ChangeMessageVisibilityBatch`` calls;
+    return the entries that failed in a way a retry may fix."""
+    retry: list[tuple[Mapping[str, Any], int]] = []
     for chunk in _chunks(messages):
         entries = [
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": timeout}
@@ -101,7 +139,8 @@ def change_visibility(queue: AckTarget, messages: Sequence[tuple[Mapping[str, An
         response = queue.session.change_message_visibility_batch(
             QueueUrl=queue.url, Entries=entries
         )
-        _log_failed(queue, "ChangeMessageVisibilityBatch", response)
+        retry.extend(_retryable_failures(queue, "ChangeMessageVisibilityBatch", response, chunk))
+    return retry
 
 
 def dead_letter_url(queue: AckTarget) -> str | None:
@@ -113,8 +152,11 @@ def dead_letter_url(queue: AckTarget) -> str | None:
     return str(response["QueueUrl"])
 
 
-def dead_letter(queue: AckTarget, message: Mapping[str, Any], reason: str) -> bool:
-    """Copy a message to the dead-letter queue with the reason attached, then delete it.
+def dead_letter(
+    queue: AckTarget, message: Mapping[str, Any], reason: str, sink: AckSink | None = None
+) -> bool:
+    """Copy a message to the dead-letter queue with the reason attached, then delete it
+    (through ``sink`` when given, which retries it).
 
     Returns False (and leaves the message alone) when the queue has no dead-letter queue.
     """
@@ -139,7 +181,11 @@ def dead_letter(queue: AckTarget, message: Mapping[str, Any], reason: str) -> bo
         kwargs["MessageGroupId"] = system.get("MessageGroupId", "default")
         kwargs["MessageDeduplicationId"] = message["MessageId"]
     queue.session.send_message(**kwargs)
-    delete_messages(queue, [message])
+    # Sent: from here on the message must only be deleted, never also backed off.
+    if sink is not None:
+        sink.delete(queue, message)
+    else:
+        delete_messages(queue, [message])
     logger.warning(
         "moved message %s of queue %s to its dead-letter queue: %s",
         message_id,
@@ -160,11 +206,11 @@ def acknowledge(
         return
     if outcome.action == "dead_letter" and outcome.reason is not None:
         try:
-            if dead_letter(queue, message, outcome.reason):
+            if dead_letter(queue, message, outcome.reason, sink):
                 if queue.middleware:
                     queue.middleware.on_dead_letter(job_info(queue, message), outcome.reason)
                 return
-        except Exception:  # left to backoff and redrive instead
+        except Exception:  # not sent: left to backoff and redrive instead
             logger.exception("moving message to the dead-letter queue failed")
     sink.change(queue, message, outcome.visibility_timeout)
     if queue.middleware:

@@ -20,7 +20,7 @@ from sqs_contracts.dispatch.async_dispatch import AsyncRoute, adispatch
 from sqs_contracts.dispatch.awaitables import call_in_thread
 from sqs_contracts.dispatch.dispatcher import outcome_of
 from sqs_contracts.dispatch.results import Outcome, ProcessingResult
-from sqs_contracts.queues.acknowledge import AckSink, AckTarget, acknowledge
+from sqs_contracts.queues.acknowledge import AckTarget
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class EventLoopThread(Generic[_U]):
     """One thread with an event loop, running units of async handlers, ``limit`` at once.
 
     A unit starts only while the worker holds it and is not stopping (under the worker's
-    ``lock``); else the worker releases it. ``finish(unit, successes)`` is told when it is
-    done, as for a handler thread.
+    ``lock``); else the worker releases it. ``complete(unit, outcomes)`` acknowledges and
+    lets go of a unit once dispatched, as for a handler thread.
     """
 
     def __init__(
@@ -79,15 +79,13 @@ class EventLoopThread(Generic[_U]):
         lock: threading.Lock,
         stop: threading.Event,
         held: Collection[_U],
-        finish: Callable[[_U, Sequence[bool]], None],
-        acker: AckSink,
+        complete: Callable[[_U, Sequence[Outcome]], None],
     ) -> None:
         self.limit = limit
         self._lock = lock
         self._stop = stop
         self._held = held
-        self._finish = finish
-        self._acker = acker
+        self._complete = complete
         self._loop = asyncio.new_event_loop()
         self._waiting: deque[_U] = deque()  # handed over, not started: no slot free yet
         # Units handed over since the loop last looked: one wake-up (a syscall, then a wait
@@ -108,13 +106,12 @@ class EventLoopThread(Generic[_U]):
         lock: threading.Lock,
         stop: threading.Event,
         held: Collection[_U],
-        finish: Callable[[_U, Sequence[bool]], None],
-        acker: AckSink,
+        complete: Callable[[_U, Sequence[Outcome]], None],
     ) -> EventLoopThread[_U] | None:
         """A started loop thread when one of the queues has an async handler, else None."""
         if not any(q.has_async_handlers() for q in queues):
             return None
-        loop_thread = cls(limit, lock, stop, held, finish, acker)
+        loop_thread = cls(limit, lock, stop, held, complete)
         loop_thread._thread.start()
         return loop_thread
 
@@ -214,20 +211,12 @@ class EventLoopThread(Generic[_U]):
             logger.exception("a job of queue %s was cancelled", queue.name)
             failed = ProcessingResult(False, error=exc)
             outcomes = [outcome_of(queue, m, failed) for m in unit.messages]
-        except BaseException:
-            self._finish(unit, [False] * len(unit.messages))
+        except BaseException as exc:
+            failed = ProcessingResult(False, error=exc)
+            self._complete(unit, [outcome_of(queue, m, failed) for m in unit.messages])
             raise
-        try:
-            if any(o.action == "dead_letter" for o in outcomes):
-                # Dead-lettering sends and deletes at once: a round trip off the loop.
-                await call_in_thread(self._acknowledge, queue, unit.messages, outcomes)
-            else:
-                self._acknowledge(queue, unit.messages, outcomes)
-        finally:
-            self._finish(unit, [o.success for o in outcomes])
-
-    def _acknowledge(
-        self, queue: LoopQueue, messages: Sequence[Message], outcomes: Sequence[Outcome]
-    ) -> None:
-        for message, outcome in zip(messages, outcomes, strict=True):
-            acknowledge(queue, message, outcome, self._acker)
+        if any(o.action == "dead_letter" for o in outcomes):
+            # Dead-lettering sends and deletes at once: a round trip off the loop.
+            await call_in_thread(self._complete, unit, outcomes)
+        else:
+            self._complete(unit, outcomes)

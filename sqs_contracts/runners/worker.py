@@ -1,36 +1,38 @@
 """The worker: receive with long polling, dispatch on threads, acknowledge, shut down cleanly.
 
-Receive loops ask for ten messages whenever the worker holds no more than ``concurrency``
-(running or waiting); ``concurrency`` handler threads take them from one ready queue; messages
-of one FIFO group run
-one at a time, in order; a heartbeat extends the visibility of messages held for long; on
-SIGTERM/SIGINT the worker stops receiving, releases what it has not started, lets running
-handlers finish (within ``grace_period``) and flushes pending acknowledgements.
+Receive loops (``runners/receiver``) fill the holdings (``runners/holdings``) up to
+``concurrency`` units plus ``prefetch`` messages; ``concurrency`` handler threads take units
+from the ready queue; messages of one FIFO group run one at a time, in order; the heartbeat
+(``runners/heartbeat``) extends the visibility of messages held for long; the acker
+(``runners/acker``) batches deletes and visibility changes. On SIGTERM/SIGINT the worker
+stops receiving, releases at once what it has not started, gives running handlers
+``grace_period`` seconds from the signal, and returns within ``grace_period`` + 1 s.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, Protocol
 
-from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
-from sqs_contracts.dispatch.dispatcher import dispatch
+from sqs_contracts.dispatch.dispatcher import dispatch, outcome_of
 from sqs_contracts.dispatch.middleware import MiddlewareChain
-from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
-from sqs_contracts.queues.acknowledge import acknowledge, change_visibility
+from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome, ProcessingResult
+from sqs_contracts.queues.acknowledge import AckTarget, acknowledge
 from sqs_contracts.queues.base import GenericQueue
-from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, NeverShutdown, ShutdownPolicy
-from sqs_contracts.runners.acker import Acker, with_retries
+from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
+from sqs_contracts.runners.acker import Acker, Deadlines
 from sqs_contracts.runners.event_loop import EventLoopThread, handler_threads
+from sqs_contracts.runners.heartbeat import Heartbeat
+from sqs_contracts.runners.holdings import Holdings, Unit
+from sqs_contracts.runners.receiver import Receiver
+from sqs_contracts.runners.retry import fatal_reason, is_fatal
+from sqs_contracts.runners.signals import SignalFlag
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
+from sqs_contracts.sessions.errors import SQSServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ Message = Mapping[str, Any]
 
 DEFAULT_CONCURRENCY = 1
 """Handler threads of a worker when none is asked for, from ``env.worker()`` or the CLI."""
+
+EXIT_MARGIN = 1.0
+"""Seconds past the grace period within which :meth:`Worker.run` returns, whatever polls
+are still open (what they return is left to its visibility timeout)."""
 
 
 class WorkerEnv(Protocol):
@@ -58,25 +64,15 @@ class WorkerEnv(Protocol):
         ...
 
 
-@dataclass(eq=False)
-class _Unit:
-    """Messages handled together: one message, or a list for ``BatchMessages`` queues."""
-
-    queue: GenericQueue
-    messages: Sequence[Message]
-    group: str | None
-    received_at: float
-    extended_to: float = 0.0
-    started: bool = False
-
-
 @dataclass
 class WorkerStats:
-    """What a worker run did."""
+    """What a worker run did; ``abandoned`` counts messages whose handler was still running
+    when the grace period ended (they run again after their visibility timeout)."""
 
     succeeded: int = 0
     failed: int = 0
     released: int = 0
+    abandoned: int = 0
     queues: list[str] = field(default_factory=list)
 
 
@@ -89,7 +85,7 @@ class Worker:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         wait_seconds: int = 10,
-        prefetch: int = MAX_BATCH_ENTRIES,
+        prefetch: int | None = None,
         receivers: int | None = None,
         grace_period: float = 30.0,
         heartbeat: bool = True,
@@ -99,20 +95,22 @@ class Worker:
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if prefetch is not None and prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0, got {prefetch}")
         self.env = env
         self.concurrency = concurrency
         self.wait_seconds = max(0, min(20, wait_seconds))
-        # A receive starts while at most this many messages are held, so the next ten
-        # arrive before the running ones are done; ``prefetch`` bounds how many wait.
-        self.room = concurrency + max(0, prefetch)
+        self.prefetch = min(concurrency, MAX_BATCH_ENTRIES) if prefetch is None else prefetch
+        """Messages held beyond the running ones; each is released (one receive spent) when
+        the worker stops before starting it."""
         # Each receive waits a round trip: one receive in flight per two handler threads (up
-        # to 8) keeps fast handlers fed; the room check bounds how many wait unstarted.
+        # to 8) keeps fast handlers fed; the room bounds how many messages they hold.
         self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
         self.grace_period = grace_period
         self.heartbeat = heartbeat
         self.on_outcome = on_outcome
-        """Called on a handler thread with each dispatched message's outcome, once it is
-        acknowledged (handed to the acker); it must not raise."""
+        """Called with each dispatched message's outcome once it is handed to the acker; it
+        must not raise."""
         self.handle_signals = handle_signals
         # MemorySession's clock, so a ManualClock drives the heartbeat as it drives SQS time.
         session_time = getattr(getattr(env.session, "clock", None), "time", None)
@@ -120,52 +118,78 @@ class Worker:
             session_time if callable(session_time) else time.monotonic
         )
         self._stop = threading.Event()
-        # One lock, three conditions: handlers wait for work, receivers for room, and the
-        # shutdown for running jobs; each wakes only the threads that can act.
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
-        self._room = threading.Condition(self._lock)
-        self._quiet = threading.Condition(self._lock)
-        self._held: set[_Unit] = set()
-        self._ready: deque[_Unit] = deque()
-        self._group_queues: dict[tuple[str, str], deque[_Unit]] = {}
-        self._busy_groups: set[tuple[str, str]] = set()
+        self._signals = SignalFlag()
+        self._error: BaseException | None = None
+        self._error_lock = threading.Lock()
+        self._holdings = Holdings(concurrency + self.prefetch)
         self._policy: ShutdownPolicy = NEVER_SHUTDOWN
-        self._acker: Acker | None = None
-        self._loop: EventLoopThread[_Unit] | None = None
+        self._loop: EventLoopThread[Unit] | None = None
         self.stats = WorkerStats()
 
     def stop(self) -> None:
         """Ask the worker to stop gracefully (thread-safe; what SIGTERM does)."""
         self._stop.set()
-        with self._lock:
-            self._wake_all()
-
-    def _wake_all(self) -> None:
-        self._work.notify_all()
-        self._room.notify_all()
-        self._quiet.notify_all()
+        self._holdings.wake()
 
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, *queue_names: str, shutdown_policy: ShutdownPolicy | None = None) -> WorkerStats:
-        """Process the named queues until a signal or the shutdown policy stops the worker."""
+        """Process the named queues until a signal or the shutdown policy stops the worker.
+
+        Raises the reason when the worker had to stop on its own: credentials refused, a
+        queue missing, or ``SystemExit``/``KeyboardInterrupt`` raised by a handler.
+        """
         if not queue_names:
             raise ValueError("worker.run() needs at least one queue name")
-        policy = self._policy = shutdown_policy or NEVER_SHUTDOWN
+        self._stop.clear()
+        self._error = None
+        self._policy = shutdown_policy or NEVER_SHUTDOWN
+        self.stats = WorkerStats(queues=list(queue_names))
         queues: list[GenericQueue] = [self.env.queue(name) for name in queue_names]
-        for queue in queues:
-            queue.settings  # noqa: B018 - resolve URL and attributes before threads start
-        self.stats.queues = list(queue_names)
-        poll = self.wait_seconds if isinstance(policy, NeverShutdown) else min(1, self.wait_seconds)
-        restore = self._install_signals()
+        unit_size = max(queue.receive_size for queue in queues)
+        holdings = self._holdings = Holdings(self.concurrency * unit_size + self.prefetch)
+        deadlines = Deadlines()
+        acker = Acker(
+            senders=max(4, min(16, self.concurrency // 4)),
+            clock=self.clock,
+            deadlines=deadlines,
+            on_fatal=self._fail,
+        )
+        heartbeat = Heartbeat(holdings, deadlines, self.clock, self._fail)
+        # Receives ask for chunks of the prefetch's size (so some messages wait ready when
+        # a handler finishes), and no more loops than the room has such chunks.
+        chunk = min(MAX_BATCH_ENTRIES, self.prefetch or holdings.limit)
+        per_queue = max(1, min(self.receivers, holdings.limit // (len(queues) * chunk)))
+        loops = len(queues) * per_queue
+        receivers = [
+            Receiver(
+                queue,
+                holdings=holdings,
+                acker=acker,
+                deadlines=deadlines,
+                stop=self._stop,
+                clock=self.clock,
+                wait_seconds=self.wait_seconds,
+                share=max(1, min(chunk, holdings.limit // loops)),
+                on_fatal=self._fail,
+                on_released=self._count_released,
+            )
+            for queue in queues
+            for _ in range(per_queue)
+        ]
+        restore = self._signals.install() if self.handle_signals else (lambda: None)
         self.env.middleware.on_worker_start(self)
-        # One sender thread per four handlers keeps deletes flowing at 20 ms a round trip.
-        acker = self._acker = Acker(senders=max(4, min(16, self.concurrency // 4)))
         acker.start()
+        if self.heartbeat:
+            heartbeat.start()
         # Async handlers run on one event loop thread; sync ones need the handler threads.
         self._loop = EventLoopThread.for_queues(
-            queues, self.concurrency, self._lock, self._stop, self._held, self._finish, acker
+            queues,
+            self.concurrency,
+            holdings.lock,
+            self._stop,
+            holdings.held,
+            lambda unit, outcomes: self._complete(unit, list(outcomes), acker),
         )
         handlers = [
             threading.Thread(
@@ -174,244 +198,228 @@ class Worker:
             for i in range(handler_threads(queues, self.concurrency))
         ]
         threads = [
-            threading.Thread(
-                target=self._receive_loop,
-                args=(queue, poll),
-                name=f"sqs-receive-{queue.name}",
-                daemon=True,
-            )
-            for queue in queues
-            for _ in range(self.receivers)
+            threading.Thread(target=r.run, name=f"sqs-receive-{r.queue.name}", daemon=True)
+            for r in receivers
         ]
-        if self.heartbeat:
-            threads.append(threading.Thread(target=self._heartbeat_loop, daemon=True))
         for thread in [*handlers, *threads]:
             thread.start()
         try:
-            self._supervise(policy, acker)
+            self._supervise(acker)
         finally:
-            self.stop()
-            for thread in threads:
-                thread.join(timeout=self.wait_seconds + 5)
-            self._release_unstarted(acker)
-            self._wait_running()
-            if self._loop is not None:
-                self._loop.close()
-            acker.close()
-            restore()
-            self.env.middleware.on_worker_stop(self)
+            try:
+                self._shut_down(acker, heartbeat, threads)
+            finally:
+                restore()
+                self.env.middleware.on_worker_stop(self)
+        if self._error is not None:
+            raise self._error
         return self.stats
 
-    def _install_signals(self) -> Callable[[], None]:
-        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            logger.info("received signal %d: finishing running jobs, then exiting", signum)
-            self.stop()
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-        def restore() -> None:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-        return restore
-
-    # -- receiving ------------------------------------------------------------------------------
-
-    def _receive_loop(self, queue: GenericQueue, poll: int) -> None:
-        batch_size = queue.receive_size
-        # Past ten, a batch queue receives until it holds a whole number of batches.
-        count = MAX_BATCH_ENTRIES if batch_size <= MAX_BATCH_ENTRIES else batch_size
-        failures = 0
-        while not self._stop.is_set():
-            with self._lock:
-                while len(self._held) > self.room and not self._stop.is_set():
-                    self._room.wait(0.5)
-            if self._stop.is_set():
-                return
-            try:
-                messages = queue.receive(count, poll)
-                failures = 0
-            except Exception as exc:  # the worker outlives endpoint outages
-                failures += 1
-                delay = min(10.0, 0.25 * 2**failures)
-                logger.warning(
-                    "receive from queue %s failed (%s); retrying in %.1f s",
-                    queue.name,
-                    exc,
-                    delay,
-                    extra={"queue": queue.name},
-                )
-                self._stop.wait(delay)
-                continue
-            if messages:
-                self._accept(queue, messages, batch_size)
-
-    def _accept(self, queue: GenericQueue, messages: Sequence[Message], batch_size: int) -> None:
-        now = self.clock()
-        fifo = queue.settings.fifo
-        # On FIFO queues a unit holds messages of one group, so its group keeps them in order
-        # (batches too: two batches of a group must not run at the same time).
-        chunks: dict[str | None, list[Message]] = {}
-        for message in messages:
-            group = message.get("Attributes", {}).get("MessageGroupId") if fifo else None
-            chunks.setdefault(group, []).append(message)
-        units = [
-            _Unit(queue, group_messages[i : i + batch_size], group, now)
-            for group, group_messages in chunks.items()
-            for i in range(0, len(group_messages), batch_size)
-        ]
-        with self._lock:
-            for unit in units:
-                self._held.add(unit)
-                if unit.group is None:
-                    self._ready.append(unit)
-                else:
-                    key = (queue.name, unit.group)
-                    self._group_queues.setdefault(key, deque()).append(unit)
-                    if key not in self._busy_groups:
-                        self._busy_groups.add(key)
-                        self._ready.append(self._group_queues[key].popleft())
-            self._work.notify(len(units))
-
-    # -- dispatching ------------------------------------------------------------------------------
-
-    def _supervise(self, policy: ShutdownPolicy, acker: Acker) -> None:
-        """Until stopped: when the worker is idle, tell the policy and flush acknowledgements."""
+    def _supervise(self, acker: Acker) -> None:
+        """Until stopped: run due retries; when idle, tell the policy and flush acks."""
+        holdings = self._holdings
         while not self._stop.wait(0.05):
-            with self._lock:
+            if self._signals.count:
+                logger.info(
+                    "received signal %s: finishing running jobs (up to %.0f s), then exiting",
+                    self._signals.last,
+                    self.grace_period,
+                )
+                self.stop()
+                return
+            holdings.promote_due(self.clock())
+            with holdings.lock:
                 # While jobs run there is nothing to report: an idle timer must not fire
                 # under a long job; handlers report what finishes.
-                idle = not self._held
+                idle = not holdings.held
                 if idle:
-                    policy.update_state(BatchProcessingResult("*"))
-                    if policy.need_shutdown():
+                    self._policy.update_state(BatchProcessingResult("*"))
+                    if self._policy.need_shutdown():
                         self._stop.set()
-                        self._wake_all()
             if idle:
                 # No batch fills up while nothing runs: acknowledge now, not at the timer.
                 acker.flush()
 
+    def _fail(self, exc: BaseException, queue: AckTarget | None = None) -> None:
+        """Stop the worker because of ``exc``; :meth:`run` raises it once shut down."""
+        if is_fatal(exc) and isinstance(exc, SQSServiceError) and queue is not None:
+            describe = getattr(queue, "describe_endpoint", None)
+            endpoint = describe() if callable(describe) else "the SQS endpoint"
+            reason = fatal_reason(exc, queue.name, endpoint)
+            exc = type(exc)(exc.response, exc.operation_name, reason)
+        with self._error_lock:
+            first = self._error is None
+            if first:
+                self._error = exc
+        if first:
+            logger.error("stopping the worker: %s", exc or type(exc).__name__)
+        self.stop()
+
+    def _count_released(self, count: int) -> None:
+        with self._holdings.lock:
+            self.stats.released += count
+
+    # -- handling ------------------------------------------------------------------------------
+
     def _handler_loop(self, acker: Acker) -> None:
-        while True:
-            with self._lock:
-                while not self._ready and not self._stop.is_set():
-                    self._work.wait()
-                if self._stop.is_set():
-                    return
-                unit = self._ready.popleft()
-                # A unit of async handlers goes to the loop thread, which starts it later.
-                loop = self._loop if self._loop is not None and self._loop.takes(unit) else None
-                unit.started = loop is None
-            if loop is not None:
+        holdings = self._holdings
+        while (unit := holdings.take(self._stop)) is not None:
+            loop = self._loop
+            if loop is not None and loop.takes(unit):
+                # The loop starts it when a slot is free; until then a stop releases it.
+                with holdings.lock:
+                    unit.started = False
                 loop.submit(unit)
                 continue
             self._handle(unit, acker)
 
-    def _handle(self, unit: _Unit, acker: Acker) -> None:
+    def _handle(self, unit: Unit, acker: Acker) -> None:
         queue = unit.queue
         outcomes: list[Outcome] = []
         try:
             outcomes = dispatch(queue, unit.messages)
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: stop, not hang
+            failed = ProcessingResult(False, error=exc)
+            outcomes = [outcome_of(queue, m, failed) for m in unit.messages]
+            logger.error(
+                "a handler of queue %s raised %r: stopping the worker; its message(s) "
+                "return after the backoff",
+                queue.name,
+                exc,
+                extra={"queue": queue.name},
+            )
+            self._fail(exc)
+        finally:
+            self._complete(unit, outcomes, acker)
+
+    def _complete(self, unit: Unit, outcomes: list[Outcome], acker: Acker) -> None:
+        """After dispatch (on a handler thread or the loop): retry a FIFO head in place, or
+        acknowledge each message and let the unit go."""
+        queue = unit.queue
+        kept = False
+        try:
+            kept = bool(outcomes) and self._retry_in_place(unit, outcomes)
+            if kept:
+                return
             for message, outcome in zip(unit.messages, outcomes, strict=True):
-                acknowledge(queue, message, outcome, acker)
+                try:
+                    acknowledge(queue, message, outcome, acker)
+                except Exception:  # the message then returns when its visibility ends
+                    logger.exception("acknowledging a message of queue %s failed", queue.name)
                 if self.on_outcome is not None:
                     self.on_outcome(queue, message, outcome)
         finally:
-            self._finish(unit, [o.success for o in outcomes] or [False] * len(unit.messages))
+            if not kept:
+                self._finish(unit, outcomes or [Outcome("retry")] * len(unit.messages), acker)
 
-    def _finish(self, unit: _Unit, successes: Sequence[bool]) -> None:
+    def _record(self, unit: Unit, outcomes: Sequence[Outcome]) -> None:
+        """Count a run and tell the policy (under the holdings lock)."""
         done = BatchProcessingResult(unit.queue.name)
-        for message, ok in zip(unit.messages, successes, strict=True):
-            done.update_with_message(message, ok)
-        success = all(successes)
-        with self._lock:
-            self._held.discard(unit)
-            # The policy sees each job before this thread takes the next one, so
-            # MaxTasksShutdown(n) on one thread runs exactly n jobs.
-            self._policy.update_state(done)
-            if self._policy.need_shutdown():
-                self._stop.set()
-                self._wake_all()
-            self.stats.succeeded += done.succeeded_count()
-            self.stats.failed += done.failed_count()
-            if unit.group is not None:
-                key = (unit.queue.name, unit.group)
-                waiting = self._group_queues.get(key)
-                if waiting and not success:
-                    # A failed FIFO message will come back first: the rest of its group must
-                    # not run before it, so it goes back to the queue untouched.
-                    for later in waiting:
-                        self._held.discard(later)
-                        for message in later.messages:
-                            self._acker_release(later.queue, message)
-                    waiting.clear()
-                if waiting:
-                    self._ready.append(waiting.popleft())
-                    self._work.notify()
-                else:
-                    self._busy_groups.discard(key)
-                    self._group_queues.pop(key, None)
-            if len(self._held) <= self.room:
-                self._room.notify_all()
-            if not self._held:
-                self._quiet.notify_all()
+        for message, outcome in zip(unit.messages, outcomes, strict=True):
+            done.update_with_message(message, outcome.success)
+        # The policy sees each job before this thread takes the next one, so
+        # MaxTasksShutdown(n) on one thread runs exactly n jobs.
+        self._policy.update_state(done)
+        if self._policy.need_shutdown():
+            self._stop.set()
+        self.stats.succeeded += done.succeeded_count()
+        self.stats.failed += done.failed_count()
 
-    def _acker_release(self, queue: GenericQueue, message: Message) -> None:
-        if self._acker is not None:
-            self._acker.change(queue, message, 0)
-            self.stats.released += 1
+    def _finish(self, unit: Unit, outcomes: Sequence[Outcome], acker: Acker) -> None:
+        settings = unit.queue.settings
+        # The group waits for a message that returns to the queue, not for one moved away.
+        returns = any(
+            o.action == "retry" or (o.action == "dead_letter" and not settings.dead_letter_arn)
+            for o in outcomes
+        )
+        released = self._holdings.finish(unit, not returns, lambda: self._record(unit, outcomes))
+        for later in released:
+            for message in later.messages:
+                acker.change(later.queue, message, 0)
+        if released:
+            self._count_released(sum(len(u.messages) for u in released))
 
-    # -- visibility ------------------------------------------------------------------------------
-
-    def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(0.25):
-            now = self.clock()
-            with self._lock:
-                held = list(self._held)
-            extensions: dict[GenericQueue, list[tuple[Message, int]]] = {}
-            for unit in held:
-                timeout = unit.queue.settings.visibility_timeout
-                deadline = max(unit.received_at + timeout, unit.extended_to)
-                if now < deadline - timeout / 2 or now - unit.received_at >= MAX_VISIBILITY_TIMEOUT:
-                    continue
-                extension = int(min(timeout, MAX_VISIBILITY_TIMEOUT - (now - unit.received_at)))
-                unit.extended_to = now + extension
-                entries = extensions.setdefault(unit.queue, [])
-                entries.extend((message, extension) for message in unit.messages)
-            for queue, entries in extensions.items():
-                with_retries(
-                    functools.partial(change_visibility, queue, entries),
-                    f"visibility heartbeat on {queue.name}",
-                    self._stop,
+    def _retry_in_place(self, unit: Unit, outcomes: list[Outcome]) -> bool:
+        """FIFO: run a failed head again here, keeping its group held, rather than release
+        the group, whose every release would spend one of its messages' receives."""
+        if unit.group is None or len(unit.messages) != 1 or self._stop.is_set():
+            return False
+        outcome = outcomes[0]
+        settings = unit.queue.settings
+        if outcome.action != "retry" or outcome.visibility_timeout > settings.visibility_timeout:
+            return False
+        if not self._holdings.followers(unit):
+            return False
+        message = unit.messages[0]
+        attempts = _receive_count(message) + unit.retries
+        limit = settings.max_receive_count
+        if limit is not None and attempts >= limit:
+            if settings.dead_letter_arn:
+                # What SQS would do at the next receive, without the followers paying for it.
+                outcomes[0] = Outcome(
+                    "dead_letter",
+                    outcome.visibility_timeout,
+                    f"failed {attempts} times (maxReceiveCount {limit}): {outcome.error!r}",
+                    outcome.error,
                 )
+            return False
+        with self._holdings.lock:
+            self._record(unit, outcomes)
+        if not self._holdings.retry_in_place(unit, self.clock() + outcome.visibility_timeout):
+            return False
+        self._holdings.promote_due(self.clock())
+        return True
 
     # -- shutdown ------------------------------------------------------------------------------
 
-    def _release_unstarted(self, acker: Acker) -> None:
-        with self._lock:
-            waiting = [u for u in self._held if not u.started]
-            for unit in waiting:
-                self._held.discard(unit)
-            self._ready.clear()
-            self._group_queues.clear()
-        for unit in waiting:
+    def _shut_down(
+        self, acker: Acker, heartbeat: Heartbeat, receivers: list[threading.Thread]
+    ) -> None:
+        stopped_at = time.monotonic()
+        signals_seen = self._signals.count
+        self.stop()
+        exit_by = stopped_at + self.grace_period + EXIT_MARGIN
+        # Release at once what was received and not started: each waiting minute would
+        # delay those jobs for nothing.
+        unstarted = self._holdings.close()
+        now = self.clock()
+        for unit in unstarted:
+            wait = 0 if unit.due is None else max(0, int(unit.due - now))
             for message in unit.messages:
-                self._acker_release(unit.queue, message)
-        if waiting:
+                acker.change(unit.queue, message, wait)
+        if unstarted:
+            self._count_released(sum(len(u.messages) for u in unstarted))
             logger.info("released %d received but unstarted messages", self.stats.released)
+        acker.flush()
+        grace_end = stopped_at + self.grace_period
+        while not self._holdings.wait_quiet(min(0.05, max(0.0, grace_end - time.monotonic()))):
+            if self._signals.count > signals_seen:
+                logger.warning("second signal: exiting now")
+                exit_by = time.monotonic() + 0.5
+                break
+            if time.monotonic() >= grace_end:
+                break
+        if self._loop is not None:
+            self._loop.close()  # cancels what still runs: those messages are abandoned
+        heartbeat.stop()
+        running = self._holdings.snapshot()
+        if running:
+            self.stats.abandoned = sum(len(u.messages) for u in running)
+            logger.warning(
+                "%d jobs still running after the %.0f s grace period; their messages "
+                "return to the queue when their visibility timeout ends",
+                self.stats.abandoned,
+                self.grace_period,
+            )
+        # A receive returning now releases what it got; one still in a long poll is left.
+        join_by = min(exit_by, time.monotonic() + EXIT_MARGIN / 2)
+        for thread in receivers:
+            thread.join(timeout=max(0.0, join_by - time.monotonic()))
+        acker.close(until=exit_by)
 
-    def _wait_running(self) -> None:
-        deadline = time.monotonic() + self.grace_period
-        with self._lock:
-            while self._held and time.monotonic() < deadline:
-                self._quiet.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-            if self._held:
-                logger.warning(
-                    "%d jobs still running after the %.0f s grace period; their messages "
-                    "return to the queue when their visibility timeout ends",
-                    len(self._held),
-                    self.grace_period,
-                )
+
+def _receive_count(message: Message) -> int:
+    try:
+        return int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1

@@ -249,6 +249,8 @@ class MemoryQueue:
                     if not group.queued:
                         group.queued = True
                         self.ready.append(group)
+                        # As on SQS, a long poll returns the group's next message at once.
+                        self.wake()
                 elif not group.queued:
                     del self.groups[msg.group]
 

@@ -1,0 +1,247 @@
+"""What a worker holds: received messages waiting, running or due for a retry, and room.
+
+The worker holds at most ``limit`` messages, receives in flight counted at the number they
+asked for, since every message received and then released has spent one of its
+``maxReceiveCount`` receives. Messages of one FIFO group run one unit at a time, in order.
+Only the worker's threads take this lock; a signal handler never does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqs_contracts.queues.base import GenericQueue
+
+Message = Mapping[str, Any]
+
+
+@dataclass(eq=False)
+class Unit:
+    """Messages handled together: one message, or a list for ``BatchMessages`` queues."""
+
+    queue: GenericQueue
+    messages: Sequence[Message]
+    group: str | None
+    received_at: float
+    """When the receive that got it started, in the worker's clock."""
+    visible_at: float
+    """When its visibility ends: receive + visibility timeout, or the last extension."""
+    started: bool = False
+    retries: int = 0
+    """Runs in place after a failure (FIFO), counted against ``maxReceiveCount``."""
+    due: float | None = None
+    """When a unit waiting for an in-place retry may run again."""
+
+
+class Holdings:
+    """The held units, the ready queue, FIFO groups and the room left to receive."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        # One lock, three conditions: handlers wait for work, receivers for room, and the
+        # shutdown for running jobs; each wakes only the threads that can act.
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
+        self._quiet = threading.Condition(self._lock)
+        self.held: set[Unit] = set()
+        self._count = 0
+        self._reserved = 0
+        self._ready: deque[Unit] = deque()
+        self._groups: dict[tuple[str, str], deque[Unit]] = {}
+        self._busy_groups: set[tuple[str, str]] = set()
+        self._retrying: list[Unit] = []
+        self._idle_handlers = 0
+        self._turns: deque[object] = deque()
+        self.closed = False
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock guarding every field (to run a short check under it)."""
+        return self._lock
+
+    def close(self) -> list[Unit]:
+        """Stop handing out work; take out and return every unit not started."""
+        with self._lock:
+            self.closed = True
+            waiting = [u for u in self.held if not u.started]
+            for unit in waiting:
+                self._drop(unit)
+            self._ready.clear()
+            self._groups.clear()
+            self._retrying.clear()
+            self._wake_all()
+        return waiting
+
+    def _wake_all(self) -> None:
+        self._work.notify_all()
+        self._room.notify_all()
+        self._quiet.notify_all()
+
+    def wake(self) -> None:
+        """Wake every waiting thread so it looks at the stop flag."""
+        with self._lock:
+            self._wake_all()
+
+    # -- room ----------------------------------------------------------------------------------
+
+    def reserve(self, want: int, stop: threading.Event) -> int:
+        """Wait until there is room, then reserve up to ``want`` messages; 0 when stopping.
+
+        A receive waits for room for ``want`` messages (fewer, larger receives), unless a
+        handler thread has nothing to do: then any room will do.
+        """
+        ticket = object()
+        with self._lock:
+            # First come, first served: a loop whose poll came back empty must not take the
+            # room again ahead of a queue that has messages.
+            self._turns.append(ticket)
+            try:
+                while not (stop.is_set() or self.closed):
+                    room = self.limit - self._count - self._reserved
+                    starving = self._idle_handlers > 0 and not self._ready
+                    mine = self._turns[0] is ticket
+                    if mine and (room >= want or (room > 0 and starving)):
+                        taken = min(want, room)
+                        self._reserved += taken
+                        return taken
+                    self._room.wait(0.5)
+            finally:
+                self._turns.remove(ticket)
+                self._room.notify_all()
+        return 0
+
+    def unreserve(self, count: int) -> None:
+        """Give back a reservation whose receive failed."""
+        with self._lock:
+            self._reserved -= count
+            self._room.notify_all()
+
+    def add(self, units: Sequence[Unit], reserved: int) -> bool:
+        """Hold received units in place of a reservation; False (nothing held) when closed."""
+        with self._lock:
+            self._reserved -= reserved
+            if self.closed:
+                self._room.notify_all()
+                return False
+            for unit in units:
+                self.held.add(unit)
+                self._count += len(unit.messages)
+                if unit.group is None:
+                    self._ready.append(unit)
+                    continue
+                key = (unit.queue.name, unit.group)
+                self._groups.setdefault(key, deque()).append(unit)
+                if key not in self._busy_groups:
+                    self._busy_groups.add(key)
+                    self._ready.append(self._groups[key].popleft())
+            self._work.notify(len(units))
+            self._room.notify_all()
+            return True
+
+    # -- work ----------------------------------------------------------------------------------
+
+    def take(self, stop: threading.Event) -> Unit | None:
+        """Wait for a unit to run and mark it started; None when the worker stops."""
+        with self._lock:
+            if not self._ready:
+                # An idle handler lets a receive go out for whatever room there is.
+                self._room.notify_all()
+            self._idle_handlers += 1
+            while not self._ready and not (stop.is_set() or self.closed):
+                self._work.wait()
+            self._idle_handlers -= 1
+            if stop.is_set() or self.closed:
+                return None
+            unit = self._ready.popleft()
+            unit.started = True
+            return unit
+
+    def followers(self, unit: Unit) -> int:
+        """How many units of the same FIFO group wait behind this one."""
+        if unit.group is None:
+            return 0
+        with self._lock:
+            return len(self._groups.get((unit.queue.name, unit.group), ()))
+
+    def retry_in_place(self, unit: Unit, due: float) -> bool:
+        """Keep a failed FIFO unit and its group held, to run again at ``due``; False when
+        the worker is stopping (the caller then settles it as usual)."""
+        with self._lock:
+            if self.closed:
+                return False
+            unit.started = False
+            unit.retries += 1
+            unit.due = due
+            self._retrying.append(unit)
+            return True
+
+    def promote_due(self, now: float) -> None:
+        """Make units whose in-place retry is due ready to run again."""
+        with self._lock:
+            due = [u for u in self._retrying if u.due is not None and u.due <= now]
+            for unit in due:
+                self._retrying.remove(unit)
+                unit.due = None
+                self._ready.appendleft(unit)
+            if due:
+                self._work.notify(len(due))
+
+    def finish(self, unit: Unit, success: bool, after: Callable[[], None]) -> list[Unit]:
+        """Let go of a finished unit; return the units of its FIFO group to release (when it
+        failed, they must not run before its retry). ``after`` runs under the lock."""
+        released: list[Unit] = []
+        with self._lock:
+            self._drop(unit)
+            after()
+            if unit.group is not None:
+                key = (unit.queue.name, unit.group)
+                waiting = self._groups.get(key)
+                if waiting and not success:
+                    released = list(waiting)
+                    for later in released:
+                        self._drop(later)
+                    waiting.clear()
+                if waiting:
+                    self._ready.append(waiting.popleft())
+                    self._work.notify()
+                else:
+                    self._busy_groups.discard(key)
+                    self._groups.pop(key, None)
+            self._room.notify_all()
+            if not self.held:
+                self._quiet.notify_all()
+        return released
+
+    def _drop(self, unit: Unit) -> None:
+        if unit in self.held:
+            self.held.discard(unit)
+            self._count -= len(unit.messages)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Unit]:
+        """The units held now."""
+        with self._lock:
+            return list(self.held)
+
+    def idle(self) -> bool:
+        """True when nothing is held and no receive is about to add anything."""
+        with self._lock:
+            return not self.held
+
+    def count(self) -> int:
+        """Messages held now, receives in flight counted at what they asked for."""
+        with self._lock:
+            return self._count + self._reserved
+
+    def wait_quiet(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for nothing to be held; True when nothing is."""
+        with self._lock:
+            if self.held:
+                self._quiet.wait(timeout)
+            return not self.held
