@@ -165,6 +165,8 @@ class GenericQueue:
         if buffer.is_batching(self.name):
             buffer.add(self, message)
             return None
+        if buffer.coalescer is not None:
+            return buffer.coalescer.send(self, message)
         response = self.session.send_message(QueueUrl=self.url, **message.send_kwargs())
         return str(response["MessageId"])
 
