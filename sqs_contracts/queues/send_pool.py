@@ -41,8 +41,23 @@ class SendPool:
 
     def submit(self, fn: Callable[..., _T], /, *args: Any) -> Future[_T]:
         """Run ``fn(*args)`` on a send thread; returns its future."""
-        return self._pool().submit(fn, *args)
+        try:
+            return self._pool().submit(fn, *args)
+        except RuntimeError:
+            # At interpreter exit executors refuse work, yet threads still running may send:
+            # the request is made on the calling thread rather than left unsent.
+            return _run_here(fn, args)
 
     async def run(self, fn: Callable[..., _T], /, *args: Any) -> _T:
         """Run ``fn(*args)`` on a send thread and await its result without blocking the loop."""
         return await asyncio.wrap_future(self.submit(fn, *args))
+
+
+def _run_here(fn: Callable[..., _T], args: tuple[Any, ...]) -> Future[_T]:
+    future: Future[_T] = Future()
+    future.set_running_or_notify_cancel()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
