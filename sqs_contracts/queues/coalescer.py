@@ -4,8 +4,9 @@ With ``SQSEnv(coalesce=True)`` (or a linger in ms) every ``.delay()`` and ``.ade
 its checked message to the coalescer of the env and waits for its own outcome. Messages to
 one queue are gathered into ``SendMessageBatch`` requests of at most 10 entries and 1 MiB,
 several in flight at once on the send threads. A request goes out when it is full, when its
-oldest message has waited the linger, or at once when the queue is quiet (nothing waiting,
-nothing in flight, nothing sent for a linger), so a lone call is never held back.
+oldest message has waited the linger and fewer than two of the queue's requests are in
+flight, or at once when the queue is quiet (nothing waiting, nothing in flight, nothing
+sent for a linger), so a lone call is never held back.
 
 Each caller gets its own MessageId, or a :class:`SendBatchError` naming its job when its entry
 failed; entries of the same request that succeeded are not affected.
@@ -28,6 +29,11 @@ from sqs_contracts.wire.envelope import OutgoingMessage
 DEFAULT_LINGER_MS = 5.0
 """The linger of ``coalesce=True``: well under one SQS round trip, long enough to fill a
 request when callers come back from the previous one."""
+
+PARTIAL_IN_FLIGHT = 2
+"""A partly filled request leaves only while fewer of the queue's requests are in flight;
+otherwise its entries wait for one to finish and fill up meanwhile, so that a slow endpoint
+gets fuller requests, not more of them."""
 
 IDLE_EXIT_SECONDS = 1.0
 """How long the linger thread waits with nothing to send before it exits."""
@@ -90,7 +96,7 @@ class Coalescer:
             quiet = not lane.entries and not lane.in_flight and now - lane.last_done >= self.linger
             lane.entries.append(_Entry(message, future, now))
             ready = self._take_ready(lane, now, send_now=quiet)
-            if len(lane.entries) == 1 and lane.in_flight < self.max_in_flight:
+            if len(lane.entries) == 1 and lane.in_flight < PARTIAL_IN_FLIGHT:
                 self._wake_linger_thread()
         for chunk in ready:
             self.pool.submit(self._send, lane, chunk)
@@ -109,7 +115,8 @@ class Coalescer:
                 count += 1
                 size += entry.message.size
             full = count < len(entries) or count == MAX_BATCH_ENTRIES
-            if not (full or send_now or now >= entries[0].added + self.linger):
+            due = send_now or now >= entries[0].added + self.linger
+            if not (full or (due and lane.in_flight < PARTIAL_IN_FLIGHT)):
                 break
             send_now = False
             # A caller that cancelled (an awaiting task) before its request left is dropped.
@@ -166,7 +173,7 @@ class Coalescer:
                     ready.extend((lane, chunk) for chunk in self._take_ready(lane, now))
                     if lane.entries:
                         waiting = True
-                        if lane.in_flight < self.max_in_flight:
+                        if lane.in_flight < PARTIAL_IN_FLIGHT:
                             due = lane.entries[0].added + self.linger
                             deadline = due if deadline is None else min(deadline, due)
                 if not ready:
@@ -176,7 +183,7 @@ class Coalescer:
                             self._linger_thread = None
                             return
                     else:
-                        # With every request slot busy, a finishing request sends the next.
+                        # With the slots busy, a finishing request sends the next.
                         self._cond.wait(None if deadline is None else max(0.0, deadline - now))
                     continue
             for lane, chunk in ready:

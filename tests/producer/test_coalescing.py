@@ -108,6 +108,41 @@ def test_a_lone_call_waits_no_longer_than_the_linger(backend: Backend) -> None:
     assert set(bodies_by_id(env, "notes")) == {first, second}
 
 
+def test_partly_filled_requests_wait_while_two_are_in_flight(backend: Backend) -> None:
+    cond = threading.Condition()
+    held = [0]
+    release = threading.Event()
+
+    def hold(operation: str) -> None:
+        if operation != "send_message_batch":
+            return
+        with cond:
+            held[0] += 1
+            mine = held[0]
+            cond.notify_all()
+        if mine <= 2:  # the first two requests stay in flight until released
+            release.wait(GUARD)
+
+    wrapped = WrappedSession(backend.session, hold=hold)
+    env = make_env(backend, wrapped, coalesce=1)
+    first = threading.Thread(target=lambda: Note(text="first").delay(env=env))
+    first.start()
+    with cond:
+        assert cond.wait_for(lambda: held[0] == 1, GUARD)
+    second = threading.Thread(target=lambda: Note(text="second").delay(env=env))
+    second.start()
+    with cond:
+        assert cond.wait_for(lambda: held[0] == 2, GUARD)
+    # Two requests in flight: the next ten linger past 1 ms, yet leave only as a full request.
+    ids = in_threads([lambda i=i: Note(text=f"n{i}").delay(env=env) for i in range(10)])
+    release.set()
+    first.join(GUARD)
+    second.join(GUARD)
+    assert wrapped.batch_sizes == [1, 1, 10]
+    assert len(bodies_by_id(env, "notes")) == 12
+    assert all(isinstance(i, str) for i in ids)
+
+
 def test_each_caller_gets_its_own_error(backend: Backend) -> None:
     wrapped = WrappedSession(
         backend.session, fail=lambda e: "Refused" if job_name_of(e) == "bad_note" else None
