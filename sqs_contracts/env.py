@@ -6,7 +6,7 @@ import inspect
 import typing
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
@@ -71,6 +71,8 @@ class SQSEnv:
 
     ``session`` is a ``boto3.Session`` (default: boto3's default credentials), a
     ``MemorySession`` for tests, or any object implementing ``SQSSession``.
+    ``coalesce=True`` (or a linger in ms) sends concurrent ``.delay()``/``.adelay()`` calls
+    together in ``SendMessageBatch`` requests.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class SQSEnv:
         sqs_client: Any = None,
         sqs_resource: Any = None,
         middleware: Sequence[object] = (),
+        coalesce: bool | float = False,
     ) -> None:
         # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
         del sqs_resource
@@ -113,7 +116,7 @@ class SQSEnv:
         self.allowed_content_types = frozenset(allowed_content_types)
         self.queues: dict[str, GenericQueue] = {}
         self._declared: set[str] = set()
-        self.send_buffer = SendBuffer()
+        self.send_buffer = SendBuffer(coalesce=coalesce)
         self.middleware = MiddlewareChain(middleware)
         """Hooks around sends, jobs and worker runs (dispatch/middleware), in order."""
         binding.register(self)
@@ -347,6 +350,31 @@ class SQSEnv:
     def batch(self) -> AbstractContextManager[None]:
         """Buffer every send in the block (any queue) into ``SendMessageBatch`` calls."""
         return self.send_buffer.block()
+
+    async def asend_task(
+        self,
+        task: BaseModel,
+        *,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """``send_task`` for coroutines: checked at the call, sent off the event loop."""
+        cls = _contract(task)
+        return await self.queue(cls.queue_name()).asend_payload(
+            cls.job_name(),
+            task,
+            content_type=content_type,
+            delay_seconds=delay_seconds,
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            version=cls.__task_version__,
+        )
+
+    def abatch(self) -> AbstractAsyncContextManager[None]:
+        """``batch()`` for coroutines: ``async with env.abatch():``, flushed without blocking."""
+        return self.send_buffer.ablock()
 
     def add_job(self, queue_name: str, job_name: str, **kwargs: Any) -> str | None:
         """Deprecated: use ``env.queue(name).add_job(...)``."""

@@ -84,6 +84,7 @@ _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2
 _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
 _MAX_ATTRIBUTES = 10
 _SPAN = "otel.span"
+_PARENT = "otel.parent"
 
 
 class _AttributeGetter(Getter[Mapping[str, Mapping[str, Any]]]):
@@ -160,6 +161,9 @@ class OpenTelemetryMiddleware(Middleware):
             f"{operation} {queue}", kind=SpanKind.PRODUCER, attributes=attributes
         )
         message.state[_SPAN] = span
+        # A batch request may go out on a send thread: its span takes the context the
+        # messages were enqueued in, not that thread's.
+        message.state[_PARENT] = otel_context.get_current()
         carrier: dict[str, str] = {}
         self.propagator.inject(carrier, context=trace.set_span_in_context(span))
         new = [key for key in carrier if key not in message.attributes]
@@ -214,8 +218,10 @@ class OpenTelemetryMiddleware(Middleware):
             for m in messages
             if (span := m.state.get(_SPAN)) is not None
         ]
+        parent = next((m.state[_PARENT] for m in messages if _PARENT in m.state), None)
         span = self.tracer.start_span(
             f"send {queue}",
+            context=parent,
             kind=SpanKind.CLIENT,
             attributes={
                 MESSAGING_SYSTEM: SYSTEM,

@@ -46,8 +46,8 @@ class _API:
         self.MaxTasksShutdown = MaxTasksShutdown
         self.client: Any = None
 
-    def env(self, ctx: Context) -> Any:
-        env = self.SQSEnv(endpoint_url=ctx.endpoint_url, region_name=ctx.region)
+    def env(self, ctx: Context, **options: Any) -> Any:
+        env = self.SQSEnv(endpoint_url=ctx.endpoint_url, region_name=ctx.region, **options)
         client = _find_client(env)
         if client is None:
             raise WorkloadUnavailable("cannot find the boto3 client of SQSEnv to count requests")
@@ -106,7 +106,10 @@ def enqueue_single(ctx: Context) -> None:
     check(ctx.visible_messages(url) == n + 1, "not every message arrived")
 
 
-@workload("enqueue.batch", description="Small(...).delay() inside env.batch()")
+@workload(
+    "enqueue.batch",
+    description="Small(...).delay() inside env.batch(), several requests in flight",
+)
 def enqueue_batch(ctx: Context) -> None:
     api = _API()
     env = api.env(ctx)
@@ -118,6 +121,73 @@ def enqueue_batch(ctx: Context) -> None:
         with ctx.measure(n), env.batch():
             for i in range(1, n + 1):
                 small(**job_kwargs(i)).delay()
+    check(ctx.visible_messages(url) == n + 1, "not every message arrived")
+
+
+COALESCED_THREADS = 32
+COALESCED_TASKS = 256
+
+
+@workload(
+    "enqueue.coalesced",
+    description=f"SQSEnv(coalesce=True), {COALESCED_THREADS} threads each calling .delay()",
+)
+def enqueue_coalesced(ctx: Context) -> None:
+    api = _API()
+    env = api.env(ctx, coalesce=True)
+    name, url = ctx.new_queue()
+    small = api.task_class(name)
+    n = ctx.jobs
+    small(**job_kwargs(0)).delay(env=env)
+    start = threading.Barrier(COALESCED_THREADS + 1)
+    failures: list[BaseException] = []
+
+    def send(first: int) -> None:
+        start.wait()
+        try:
+            for i in range(first, n + 1, COALESCED_THREADS):
+                small(**job_kwargs(i)).delay(env=env)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=send, args=(1 + t,), daemon=True) for t in range(COALESCED_THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    with ctx.measure(n):
+        start.wait()
+        for thread in threads:
+            thread.join()
+    check(not failures, f"sends failed: {failures[:3]}")
+    check(ctx.visible_messages(url) == n + 1, "not every message arrived")
+
+
+@workload(
+    "enqueue.coalesced.async",
+    description=f"SQSEnv(coalesce=True), {COALESCED_TASKS} asyncio tasks each awaiting .adelay()",
+)
+def enqueue_coalesced_async(ctx: Context) -> None:
+    import asyncio
+
+    api = _API()
+    env = api.env(ctx, coalesce=True)
+    name, url = ctx.new_queue()
+    small = api.task_class(name)
+    if not hasattr(small, "adelay"):
+        raise WorkloadUnavailable("sqs_contracts lacks Task.adelay")
+    n = ctx.jobs
+    small(**job_kwargs(0)).delay(env=env)
+
+    async def send(first: int) -> None:
+        for i in range(first, n + 1, COALESCED_TASKS):
+            await small(**job_kwargs(i)).adelay(env=env)
+
+    async def main() -> None:
+        await asyncio.gather(*(send(1 + t) for t in range(COALESCED_TASKS)))
+
+    with ctx.measure(n):
+        asyncio.run(main())
     check(ctx.visible_messages(url) == n + 1, "not every message arrived")
 
 

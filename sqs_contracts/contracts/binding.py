@@ -39,6 +39,18 @@ class Producer(Protocol):
         """Encode and send a contract instance; returns the MessageId (None when batching)."""
         ...
 
+    async def asend_task(
+        self,
+        task: BaseModel,
+        *,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """``send_task`` for coroutines: checked at the call, sent off the event loop."""
+        ...
+
     def run_task(self, task: BaseModel) -> Any:
         """Call the contract's handler in-process."""
         ...

@@ -76,6 +76,24 @@ class Task(BaseModel):
             content_type=content_type,
         )
 
+    async def adelay(
+        self,
+        *,
+        env: Producer | None = None,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """:meth:`delay` for coroutines: the request is made off the event loop."""
+        return await current_producer(env, self).asend_task(
+            self,
+            delay_seconds=delay_seconds,
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            content_type=content_type,
+        )
+
     def run(self, *, env: Producer | None = None) -> Any:
         """Run the registered handler now, in this process, and return its result."""
         return current_producer(env, self).run_task(self)

@@ -181,6 +181,8 @@ class GenericQueue(AsyncProcessing):
         if buffer.is_batching(self.name):
             buffer.add(self, message)
             return None
+        if buffer.coalescer is not None:
+            return buffer.coalescer.send(self, message)
         if self.middleware:
             return send_one(self, message)
         response = self.session.send_message(QueueUrl=self.url, **message.send_kwargs())

@@ -73,6 +73,20 @@ class FunctionQueue(Protocol):
         """Encode, check and send a payload."""
         ...
 
+    async def asend_payload(
+        self,
+        job_name: str,
+        payload: BaseModel | Mapping[str, Any],
+        *,
+        content_type: str | None = None,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        version: int | None = None,
+    ) -> str | None:
+        """Encode and check a payload, and send it without blocking the event loop."""
+        ...
+
     def add_batch(self) -> AbstractContextManager[None]:
         """Buffer the block's sends to this queue."""
         ...
@@ -110,6 +124,16 @@ class _SendOptions:
             kwargs.pop("_deduplication_id", None),
             kwargs.pop("_group_id", None),
         )
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``send_payload``."""
+        delay = self.delay_seconds
+        return {
+            "content_type": self.content_type,
+            "delay_seconds": None if delay is None else int(delay),
+            "group_id": self.group_id,
+            "deduplication_id": self.deduplication_id,
+        }
 
 
 def _called_synchronously(what: str, cls: str) -> RuntimeError:
@@ -167,6 +191,11 @@ class AsyncTask(Generic[P, R]):
         """
         options = _SendOptions.pop_from(kwargs)
         return self._send(self._payload(args, kwargs), options)
+
+    async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> str | None:
+        """:meth:`delay` for coroutines: validated at the call, sent off the event loop."""
+        options = _SendOptions.pop_from(kwargs)
+        return await self._asend(self._payload(args, kwargs), options)
 
     def bake(self, *args: P.args, **kwargs: P.kwargs) -> BakedAsyncTask[R]:
         """Validate the arguments now and keep them for a later ``.delay()`` or ``.run()``."""
@@ -257,20 +286,26 @@ class AsyncTask(Generic[P, R]):
             ) from exc
 
     def _send(self, payload: BaseModel | Mapping[str, Any], options: _SendOptions) -> str | None:
+        return self.queue.send_payload(
+            self.job_name, self._sendable(payload, options), **options.send_kwargs()
+        )
+
+    async def _asend(
+        self, payload: BaseModel | Mapping[str, Any], options: _SendOptions
+    ) -> str | None:
+        return await self.queue.asend_payload(
+            self.job_name, self._sendable(payload, options), **options.send_kwargs()
+        )
+
+    def _sendable(
+        self, payload: BaseModel | Mapping[str, Any], options: _SendOptions
+    ) -> BaseModel | Mapping[str, Any]:
         if self._item_adapter is not None and not isinstance(payload, BaseModel):
             # A validated dict item may hold datetimes or UUIDs: write them as JSON would.
             _, codec = self.queue.encoder(options.content_type)
             if is_json_mode(codec):
                 payload = self._item_adapter.dump_python(payload, mode="json")
-        delay = options.delay_seconds
-        return self.queue.send_payload(
-            self.job_name,
-            payload,
-            content_type=options.content_type,
-            delay_seconds=None if delay is None else int(delay),
-            group_id=options.group_id,
-            deduplication_id=options.deduplication_id,
-        )
+        return payload
 
 
 class BakedAsyncTask(Generic[R]):
@@ -297,6 +332,10 @@ class BakedAsyncTask(Generic[R]):
     def delay(self) -> str | None:
         """Enqueue the job; returns the MessageId (None inside a batch block)."""
         return self.async_task._send(self._payload, self._options)
+
+    async def adelay(self) -> str | None:
+        """:meth:`delay` for coroutines: sent off the event loop."""
+        return await self.async_task._asend(self._payload, self._options)
 
     @overload
     def run(self: BakedAsyncTask[Coroutine[Any, Any, _T]]) -> _T: ...

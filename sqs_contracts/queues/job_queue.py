@@ -11,10 +11,11 @@ from sqs_contracts.dispatch.async_dispatch import aroute_job, aroute_jobs, jobs_
 from sqs_contracts.dispatch.dispatcher import route_job, route_jobs
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import SUCCESS, ProcessingResult
+from sqs_contracts.queues.async_send import asend, resolve
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.function_api import AsyncTask, connect_function
 from sqs_contracts.queues.ports import QueueHost
-from sqs_contracts.wire.envelope import encode_job, job_message
+from sqs_contracts.wire.envelope import OutgoingMessage, encode_job, job_message
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -65,17 +66,51 @@ class JobQueue(GenericQueue):
         version: int | None = None,
     ) -> str | None:
         """Encode a validated payload with the env's codec and context, check it and send it."""
+        return self.send(
+            self.encode_payload(
+                job_name, payload, content_type, delay_seconds, group_id, deduplication_id, version
+            )
+        )
+
+    async def asend_payload(
+        self,
+        job_name: str,
+        payload: BaseModel | Mapping[str, Any],
+        *,
+        content_type: str | None = None,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        version: int | None = None,
+    ) -> str | None:
+        """:meth:`send_payload` for coroutines: checked at the call, sent off the event loop."""
+        await resolve(self)
+        message = self.encode_payload(
+            job_name, payload, content_type, delay_seconds, group_id, deduplication_id, version
+        )
+        return await asend(self, message)
+
+    def encode_payload(
+        self,
+        job_name: str,
+        payload: BaseModel | Mapping[str, Any],
+        content_type: str | None = None,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        version: int | None = None,
+    ) -> OutgoingMessage:
+        """Encode a validated payload with the env's codec and context, and check it."""
         content_type, codec = self.encoder(content_type)
         message = encode_job(
             job_name, payload, self.context.to_dict(), content_type, codec, version=version
         )
-        self.prepare(
+        return self.prepare(
             message,
             delay_seconds=delay_seconds,
             group_id=group_id,
             deduplication_id=deduplication_id,
         )
-        return self.send(message)
 
     def processor(
         self, job_name: str, pass_context: bool = False, context_var: str = "context"

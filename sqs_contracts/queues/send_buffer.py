@@ -1,211 +1,275 @@
-"""The send buffer behind batch blocks.
+"""The send buffer behind batch blocks, and the send threads and coalescer of an env.
 
-Inside ``env.batch()``, ``queue.add_batch()`` or ``Model.batch()`` sends are buffered per
-thread and queue and go out in ``SendMessageBatch`` calls of at most 10 entries and 1 MiB,
-flushed as soon as a chunk is full and when the outermost block exits.
+Inside ``env.batch()``, ``async with env.abatch()``, ``queue.add_batch()`` or ``Model.batch()``
+sends are buffered per thread (per task under asyncio) and queue, and go out in
+``SendMessageBatch`` requests of at most 10 entries and 1 MiB: a chunk leaves for a send
+thread as soon as it is full, so several requests are in flight while the block goes on,
+and the rest leaves when the outermost block exits, which then waits for every request and
+raises the failures, naming each job that was not sent.
+
+On a FIFO queue a request waits until the earlier requests carrying one of its message
+groups are done, so each group reaches SQS in the order it was enqueued.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import concurrent.futures
+import contextvars
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from sqs_contracts.dispatch.middleware import MiddlewareChain
-from sqs_contracts.queues.send_hooks import report_batch
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SQSSession
+from sqs_contracts.queues.batch_requests import (
+    SEND_RETRIES,
+    BatchTarget,
+    chunk_messages,
+    request_failure,
+    send_batch,
+)
+from sqs_contracts.queues.coalescer import Coalescer, linger_of
+from sqs_contracts.queues.send_pool import SEND_THREADS, SendPool
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from sqs_contracts.sessions.errors import SendBatchError
 from sqs_contracts.wire.envelope import OutgoingMessage
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "SEND_RETRIES",
+    "BatchTarget",
+    "SendBuffer",
+    "chunk_messages",
+    "send_batch",
+]
 
-SEND_RETRIES = 3
-"""How many times entries that failed on the server side are sent again."""
-
-
-class BatchTarget(Protocol):
-    """The queue a batch is sent to: its name, URL and session."""
-
-    @property
-    def name(self) -> str:
-        """The queue's name."""
-        ...
-
-    @property
-    def url(self) -> str:
-        """The queue URL."""
-        ...
-
-    @property
-    def session(self) -> SQSSession:
-        """The SQS session."""
-        ...
-
-    @property
-    def middleware(self) -> MiddlewareChain:
-        """The env's middleware, told of each request and each message's id."""
-        ...
+_Submit = Callable[[BatchTarget, list[OutgoingMessage]], None]
 
 
-def chunk_messages(
-    messages: Sequence[OutgoingMessage], max_bytes: int = MAX_MESSAGE_BYTES
-) -> Iterator[list[OutgoingMessage]]:
-    """Split messages into request-sized chunks: at most 10 entries and ``max_bytes``."""
-    chunk: list[OutgoingMessage] = []
-    size = 0
-    for message in messages:
-        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + message.size > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(message)
-        size += message.size
-    if chunk:
-        yield chunk
-
-
-def send_batch(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> list[str]:
-    """Send one chunk with ``SendMessageBatch``; retry server-side failures, raise the rest.
-
-    Returns the MessageIds in the order of ``messages``.
-    """
-    ids: dict[str, str] = {}
-    chain = queue.middleware
-    if not chain:
-        _send_entries(queue, messages, ids)
-        return [ids[str(i)] for i in range(len(messages))]
-    chain.before_send_batch(queue.name, messages)
-    try:
-        _send_entries(queue, messages, ids)
-    except BaseException as exc:
-        report_batch(chain, queue.name, messages, ids, exc)
-        raise
-    report_batch(chain, queue.name, messages, ids, None)
-    return [ids[str(i)] for i in range(len(messages))]
-
-
-def _send_entries(
-    queue: BatchTarget, messages: Sequence[OutgoingMessage], ids: dict[str, str]
-) -> None:
-    """The requests of one chunk: fills ``ids`` (MessageId by entry index) as SQS accepts
-    entries, so a request that raises still tells which messages went out."""
-    pending = {str(i): message for i, message in enumerate(messages)}
-    failed: dict[str, dict[str, Any]] = {}
-    for attempt in range(SEND_RETRIES + 1):
-        entries = [{"Id": key, **m.send_kwargs()} for key, m in pending.items()]
-        response = queue.session.send_message_batch(QueueUrl=queue.url, Entries=entries)
-        for ok in response.get("Successful", []):
-            ids[ok["Id"]] = ok["MessageId"]
-            pending.pop(ok["Id"], None)
-        retry: dict[str, OutgoingMessage] = {}
-        for bad in response.get("Failed", []):
-            message = pending.pop(bad["Id"], None)
-            if message is None:
-                continue
-            if bad.get("SenderFault") or attempt == SEND_RETRIES:
-                failed[bad["Id"]] = {**bad, "JobName": message.job_name}
-            else:
-                retry[bad["Id"]] = message
-        if not retry:
-            break
-        logger.warning(
-            "retrying %d failed SendMessageBatch entries for queue %s",
-            len(retry),
-            queue.name,
-            extra={"queue": queue.name},
-        )
-        time.sleep(0.05 * 2**attempt)
-        pending = retry
-    if failed:
-        raise SendBatchError(queue.name, list(failed.values()))
-
-
-def _send_taken(queue: BatchTarget, buffered: list[OutgoingMessage]) -> None:
+def _send_taken(submit: _Submit, queue: BatchTarget, buffered: list[OutgoingMessage]) -> None:
     """Send what is buffered, emptying the buffer first: entries SQS accepted must not be
     sent again when the send raises for the others and the block's exit flushes."""
     chunk = buffered[:]
     buffered.clear()
-    send_batch(queue, chunk)
+    submit(queue, chunk)
+
+
+def _send_chunk(queue: BatchTarget, chunk: list[OutgoingMessage], done: Future[None]) -> None:
+    """Make one request on a send thread; ``done`` fails with the jobs not sent."""
+    try:
+        send_batch(queue, chunk)
+    except SendBatchError as exc:
+        done.set_exception(exc)
+    except BaseException as exc:  # a bug below must still name the jobs it did not send
+        failures = [request_failure(str(i), m, exc) for i, m in enumerate(chunk)]
+        done.set_exception(SendBatchError(queue.name, failures))
+    else:
+        done.set_result(None)
+
+
+def _raise_failures(requests: Sequence[Future[None]]) -> None:
+    """Raise one :class:`SendBatchError` with every job the finished requests did not send."""
+    by_queue: dict[str, list[Mapping[str, Any]]] = {}
+    for request in requests:
+        exc = request.exception()
+        if isinstance(exc, SendBatchError):
+            by_queue.setdefault(exc.queue_name, []).extend(exc.errors)
+    if len(by_queue) == 1:
+        ((name, errors),) = by_queue.items()
+        raise SendBatchError(name, errors)
+    if by_queue:
+        raise SendBatchError(
+            ", ".join(by_queue),
+            [
+                {**error, "JobName": f"{error.get('JobName', '?')} on {name}"}
+                for name, errors in by_queue.items()
+                for error in errors
+            ],
+        )
 
 
 @dataclass
-class _ThreadState:
+class _BlockState:
+    """The batch blocks open in one thread or task, what they hold and what is in flight."""
+
     depth: int = 0
     scoped: Counter[str] = field(default_factory=Counter)
     pending: dict[str, tuple[BatchTarget, list[OutgoingMessage]]] = field(default_factory=dict)
+    in_flight: dict[str, list[Future[None]]] = field(default_factory=dict)
+    last_of_group: dict[tuple[str, str], Future[None]] = field(default_factory=dict)
+    # Tasks started inside an async block share it, and may hand work to threads.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class SendBuffer:
-    """The per-thread buffer of one env: which queues are batching, and what waits to be sent."""
+    """The sending side of one env: batch blocks, the send threads and the coalescer."""
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def _state(self) -> _ThreadState:
-        state: _ThreadState | None = getattr(self._local, "state", None)
-        if state is None:
-            state = self._local.state = _ThreadState()
-        return state
+    def __init__(self, coalesce: bool | float = False, send_threads: int = SEND_THREADS) -> None:
+        self.pool = SendPool(send_threads)
+        """The threads requests are made on, off the caller's thread or event loop."""
+        linger = linger_of(coalesce)
+        self.coalescer = Coalescer(self.pool, linger) if linger is not None else None
+        """Gathers concurrent sends into batch requests (``SQSEnv(coalesce=...)``), or None."""
+        self._state: contextvars.ContextVar[_BlockState | None] = contextvars.ContextVar(
+            f"sqs_contracts_send_buffer_{id(self)}", default=None
+        )
 
     def is_batching(self, queue_name: str) -> bool:
-        """Tell whether sends to this queue are being buffered in this thread."""
-        state: _ThreadState | None = getattr(self._local, "state", None)
+        """Tell whether sends to this queue are being buffered in this thread or task."""
+        state = self._state.get()
         return state is not None and (state.depth > 0 or state.scoped[queue_name] > 0)
 
     def add(self, queue: BatchTarget, message: OutgoingMessage) -> None:
-        """Buffer a message; send a chunk as soon as it is full (10 entries or 1 MiB)."""
-        state = self._state()
-        entry = state.pending.setdefault(queue.name, (queue, []))
-        buffered = entry[1]
-        if buffered and sum(m.size for m in buffered) + message.size > MAX_MESSAGE_BYTES:
-            _send_taken(queue, buffered)
-        buffered.append(message)
-        if len(buffered) == MAX_BATCH_ENTRIES:
-            _send_taken(queue, buffered)
+        """Buffer a message; a chunk leaves as soon as it is full (10 entries or 1 MiB)."""
+        state = self._state.get()
+        if state is None:
+            raise RuntimeError("SendBuffer.add() outside a batch block: check is_batching()")
+        with state.lock:
+            submit = self._submitter(state)
+            buffered = state.pending.setdefault(queue.name, (queue, []))[1]
+            if buffered and sum(m.size for m in buffered) + message.size > MAX_MESSAGE_BYTES:
+                _send_taken(submit, queue, buffered)
+            buffered.append(message)
+            if len(buffered) == MAX_BATCH_ENTRIES:
+                _send_taken(submit, queue, buffered)
 
     def flush(self, queue_name: str | None = None) -> None:
-        """Send what is buffered for one queue, or for every queue."""
-        state = self._state()
-        names = [queue_name] if queue_name is not None else list(state.pending)
-        for name in names:
-            entry = state.pending.pop(name, None)
-            if entry is None:
-                continue
-            queue, buffered = entry
-            for chunk in chunk_messages(buffered):
-                send_batch(queue, chunk)
+        """Send what is buffered for one queue, or for every queue, and wait for it."""
+        state = self._state.get()
+        if state is None:
+            return
+        with state.lock:
+            names = [queue_name] if queue_name is not None else list(state.pending)
+            requests = self._take(state, names)
+        concurrent.futures.wait(requests)
+        _raise_failures(requests)
 
     @contextmanager
     def block(self, queue_name: str | None = None) -> Iterator[None]:
         """A batch block: for one queue, or for every queue when ``queue_name`` is None.
 
         The buffer is flushed when the block exits, even when it raises: what was enqueued
-        was validated and accepted, and partial chunks may already be on the queue, so
-        dropping the rest would lose work without making the block atomic.
+        was validated and accepted, and chunks may already be on the queue, so dropping the
+        rest would lose work without making the block atomic.
         """
-        state = self._state()
-        if queue_name is None:
-            state.depth += 1
-        else:
-            state.scoped[queue_name] += 1
+        state, token = self._enter(queue_name)
         try:
             yield
         finally:
+            requests = self._leave(state, token, queue_name)
+            concurrent.futures.wait(requests)
+            _raise_failures(requests)
+
+    @asynccontextmanager
+    async def ablock(self, queue_name: str | None = None) -> AsyncIterator[None]:
+        """:meth:`block` for coroutines: its exit awaits the requests without blocking the loop."""
+        state, token = self._enter(queue_name)
+        try:
+            yield
+        finally:
+            requests = self._leave(state, token, queue_name)
+            if requests:
+                await asyncio.wait([asyncio.wrap_future(request) for request in requests])
+            _raise_failures(requests)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _enter(
+        self, queue_name: str | None
+    ) -> tuple[_BlockState, contextvars.Token[_BlockState | None] | None]:
+        state = self._state.get()
+        token = None
+        if state is None:
+            state = _BlockState()
+            token = self._state.set(state)
+        with state.lock:
+            if queue_name is None:
+                state.depth += 1
+            else:
+                state.scoped[queue_name] += 1
+        return state, token
+
+    def _leave(
+        self,
+        state: _BlockState,
+        token: contextvars.Token[_BlockState | None] | None,
+        queue_name: str | None,
+    ) -> list[Future[None]]:
+        """Close a block; send what it leaves and return the requests to wait for."""
+        with state.lock:
             if queue_name is None:
                 state.depth -= 1
             else:
                 state.scoped[queue_name] -= 1
+            names: list[str] = []
             if state.depth == 0:
-                if queue_name is None:
-                    self._flush_idle(state)
-                elif state.scoped[queue_name] == 0:
-                    self.flush(queue_name)
+                if queue_name is not None:
+                    names = [queue_name] if state.scoped[queue_name] == 0 else []
+                else:
+                    known = {*state.pending, *state.in_flight}
+                    names = [name for name in known if state.scoped[name] == 0]
+            requests = self._take(state, names)
+        if token is not None:
+            self._state.reset(token)
+        return requests
 
-    def _flush_idle(self, state: _ThreadState) -> None:
-        for name in list(state.pending):
-            if state.scoped[name] == 0:
-                self.flush(name)
+    def _take(self, state: _BlockState, names: Sequence[str]) -> list[Future[None]]:
+        """Send what is buffered for ``names``; return their requests in flight (lock held)."""
+        submit = self._submitter(state)
+        requests: list[Future[None]] = []
+        for name in names:
+            entry = state.pending.pop(name, None)
+            if entry is not None:
+                queue, buffered = entry
+                for chunk in chunk_messages(buffered):
+                    submit(queue, chunk)
+            requests.extend(state.in_flight.pop(name, ()))
+            for key in [key for key in state.last_of_group if key[0] == name]:
+                del state.last_of_group[key]
+        return requests
+
+    def _submitter(self, state: _BlockState) -> _Submit:
+        def submit(queue: BatchTarget, chunk: list[OutgoingMessage]) -> None:
+            self._submit(state, queue, chunk)
+
+        return submit
+
+    def _submit(self, state: _BlockState, queue: BatchTarget, chunk: list[OutgoingMessage]) -> None:
+        """Start a request now, or once the requests it must follow are done (lock held)."""
+        done: Future[None] = Future()
+        done.set_running_or_notify_cancel()  # an awaiting task that is cancelled cannot drop it
+        state.in_flight.setdefault(queue.name, []).append(done)
+        groups = (
+            {m.group_id for m in chunk if m.group_id is not None}
+            if queue.url.endswith(".fifo")
+            else set()
+        )
+        before = {
+            last
+            for group in groups
+            if (last := state.last_of_group.get((queue.name, group))) is not None
+            and not last.done()
+        }
+        for group in groups:
+            state.last_of_group[(queue.name, group)] = done
+
+        def start() -> None:
+            self.pool.submit(_send_chunk, queue, chunk, done)
+
+        if not before:
+            start()
+            return
+        remaining = [len(before)]
+        count_lock = threading.Lock()
+
+        def one_done(_: Future[None]) -> None:
+            with count_lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                start()
+
+        for request in before:
+            request.add_done_callback(one_done)
