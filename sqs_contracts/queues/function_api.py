@@ -25,6 +25,8 @@ from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.processor import Processor, describe_validation_error
 from sqs_contracts.wire.codecs import Codec, is_json_mode
 from sqs_contracts.wire.context import JobContext, SQSContext
+from sqs_contracts.wire.errors import UnsendableValue
+from sqs_contracts.wire.json_safety import check_sendable
 
 __all__ = ["AsyncTask", "AsyncTaskDelayArgs", "BakedAsyncTask", "P", "connect_function"]
 
@@ -223,6 +225,11 @@ class AsyncTask(Generic[P, R]):
             # A validated dict item may hold datetimes or UUIDs: write them as JSON would.
             _, codec = self.queue.encoder(options.content_type)
             if is_json_mode(codec):
+                # Dumping in JSON mode turns NaN into None: refuse it first, naming the field.
+                try:
+                    check_sendable(payload)
+                except UnsendableValue as exc:
+                    raise exc.located(self.job_name, self.queue.name) from None
                 payload = self._item_adapter.dump_python(payload, mode="json")
         delay = options.delay_seconds
         return self.queue.send_payload(

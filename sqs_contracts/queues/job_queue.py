@@ -66,7 +66,13 @@ class JobQueue(GenericQueue):
         """Encode a validated payload with the env's codec and context, check it and send it."""
         content_type, codec = self.encoder(content_type)
         message = encode_job(
-            job_name, payload, self.context.to_dict(), content_type, codec, version=version
+            job_name,
+            payload,
+            self.context.to_dict(),
+            content_type,
+            codec,
+            version=version,
+            queue_name=self.name,
         )
         self.prepare(
             message,
