@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-import re
 import zlib
+from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol
 
 import orjson
@@ -42,9 +42,23 @@ class Codec(Protocol):
         ...
 
 
-# orjson decodes an integer outside [-2**63, 2**64) as a float, changing its value; such an
-# integer has at least 19 digits, and the stdlib decodes those bodies exactly.
-_LONG_NUMBER = re.compile(r"\d{19}")
+# orjson decodes an integer outside [-2**63, 2**64) as a float, changing its value; such a
+# float has a magnitude of at least 2**63, and the stdlib decodes those bodies exactly.
+_INT64 = 2.0**63
+
+
+def _has_huge_float(values: Iterable[Any]) -> bool:
+    for value in values:
+        kind = type(value)
+        if kind is float:
+            if not -_INT64 < value < _INT64:
+                return True
+        elif kind is dict:
+            if _has_huge_float(value.values()):
+                return True
+        elif kind is list and _has_huge_float(value):
+            return True
+    return False
 
 
 # json.dumps builds a new encoder whenever an option is given; one shared encoder keeps the
@@ -77,9 +91,10 @@ class JSONCodec:
     @classmethod
     def deserialize(cls, serialized: str) -> Any:
         """Decode any JSON exactly: orjson for speed, the stdlib for integers beyond 64 bits."""
-        if _LONG_NUMBER.search(serialized):
+        decoded = orjson.loads(serialized)
+        if type(decoded) is dict and _has_huge_float(decoded.values()):
             return json.loads(serialized, parse_constant=_refuse_constant)
-        return orjson.loads(serialized)
+        return decoded
 
 
 class OrjsonCodec(JSONCodec):
