@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import typing
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -14,6 +12,7 @@ from typing_extensions import ParamSpec
 
 from sqs_contracts.contracts import binding
 from sqs_contracts.contracts.errors import HandlerError, NoCurrentEnv
+from sqs_contracts.contracts.handler_check import check_handler
 from sqs_contracts.contracts.task import Task
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatching
@@ -235,8 +234,14 @@ class SQSEnv:
             raise HandlerError(f"env.handler() takes a Task subclass, got {model!r}")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            _check_handler(fn, model, pass_context)
             queue = self.queue(model.queue_name())
+            check_handler(
+                fn,
+                model,
+                pass_context,
+                batching=queue.batching_policy.batching_enabled,
+                queue_name=queue.name,
+            )
             queue.processors[model.job_name()] = self.processor_maker(
                 queue=queue,
                 fn=fn,
@@ -352,31 +357,3 @@ def _same_maker(maker: Any, queue: GenericQueue) -> bool:
         return True
     keys = ("func", "args", "keywords")
     return all(getattr(used, k, None) == getattr(maker, k, object()) for k in keys)
-
-
-def _check_handler(fn: Callable[..., Any], model: type[Any], pass_context: bool) -> None:
-    """Refuse at registration a handler whose first parameter is annotated with another type."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    needed = 2 if pass_context else 1
-    has_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
-    if len(positional) < needed and not has_varargs:
-        raise HandlerError(
-            f"handler {fn.__qualname__} for {model.__name__} must take "
-            f"{'(task, context)' if pass_context else '(task)'}"
-        )
-    if not positional:
-        return
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        return
-    annotation = hints.get(positional[0].name)
-    if isinstance(annotation, type) and not issubclass(model, annotation):
-        raise HandlerError(
-            f"handler {fn.__qualname__} takes {annotation.__name__} but is registered for "
-            f"{model.__name__}: fix its annotation or the contract in @env.handler(...)"
-        )
