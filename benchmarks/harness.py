@@ -56,6 +56,11 @@ GROUP_ORDER = (GROUP_BOTO3, GROUP_BARE, GROUP_SQS_WORKERS, GROUP_OURS)
 JOB_NAME = "small"
 
 
+HANG_GUARD_S = 60.0
+"""Idle seconds after which a worker run stops: a guard against a hang (a job gone missing),
+never what ends a healthy run, so generous enough for a loaded machine's first receive."""
+
+
 def job_kwargs(i: int) -> dict[str, str]:
     return {"to": f"user{i}@example.com", "subject": "Hello", "body": f"message number {i}"}
 

@@ -75,8 +75,9 @@ def measure(n: int) -> dict[str, Any]:
                         ).delay()
 
     def process(count: int) -> None:
-        # IdleShutdown only guards against a hang if a job went missing.
-        policy = MaxTasksShutdown(count) | IdleShutdown(5)
+        # IdleShutdown only guards against a hang if a job went missing: generous, so a loaded
+        # machine's slow first receive never ends the run.
+        policy = MaxTasksShutdown(count) | IdleShutdown(60)
         env.worker(concurrency=4).run(QUEUE, shutdown_policy=policy)
 
     enqueue(0, WARM_UP)

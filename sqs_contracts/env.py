@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
-import typing
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from pydantic import BaseModel
 from typing_extensions import ParamSpec
 
 from sqs_contracts.contracts import binding
 from sqs_contracts.contracts.errors import HandlerError, NoCurrentEnv
+from sqs_contracts.contracts.handler_check import check_handler
 from sqs_contracts.contracts.task import Task
 from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration, NoBatching
-from sqs_contracts.dispatch.errors import UnknownJob
 from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.queues.base import GenericQueue
@@ -26,9 +24,11 @@ from sqs_contracts.queues.function_api import AsyncTask
 from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.management import RedrivePolicy
 from sqs_contracts.queues.raw_queue import RawQueue
+from sqs_contracts.queues.registry import settings_conflicts
 from sqs_contracts.queues.send_buffer import SendBuffer
 from sqs_contracts.queues.session_override import SessionOverride
 from sqs_contracts.queues.shutdown_policies import NeverShutdown, ShutdownPolicy
+from sqs_contracts.runners.lambda_handler import make_handler
 from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY, Worker
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.sessions.boto import BotoSession
@@ -213,17 +213,14 @@ class SQSEnv:
             queue.maker_used = queue_maker
             self.queues[queue_name] = queue
             return queue
-        conflicts = []
-        if queue_maker is not JobQueue and not _same_maker(queue_maker, existing):
-            conflicts.append(f"queue_maker={queue_maker!r}")
-        if batching_policy is not None and batching_policy != existing.batching_policy:
-            conflicts.append(f"batching_policy={batching_policy!r}")
-        if backoff_policy is not None and backoff_policy is not existing.backoff_policy:
-            conflicts.append(f"backoff_policy={backoff_policy!r}")
-        if queue_url is not None and queue_url != existing.queue_url:
-            conflicts.append(f"queue_url={queue_url!r}")
-        if dead_letter_invalid is not None and dead_letter_invalid != existing.dead_letter_invalid:
-            conflicts.append(f"dead_letter_invalid={dead_letter_invalid!r}")
+        conflicts = settings_conflicts(
+            existing,
+            queue_maker=None if queue_maker is JobQueue else queue_maker,
+            batching_policy=batching_policy,
+            backoff_policy=backoff_policy,
+            queue_url=queue_url,
+            dead_letter_invalid=dead_letter_invalid,
+        )
         if conflicts:
             raise QueueConfigError(
                 f"queue {queue_name!r} is already set up as {existing!r}; the new settings "
@@ -259,8 +256,14 @@ class SQSEnv:
             raise HandlerError(f"env.handler() takes a Task subclass, got {model!r}")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            _check_handler(fn, model, pass_context)
             queue = self.queue(model.queue_name())
+            check_handler(
+                fn,
+                model,
+                pass_context,
+                batching=queue.batching_policy.batching_enabled,
+                queue_name=queue.name,
+            )
             queue.processors[model.job_name()] = self.processor_maker(
                 queue=queue,
                 fn=fn,
@@ -314,38 +317,18 @@ class SQSEnv:
     def run_task(self, task: BaseModel) -> Any:
         """Call a contract's handler synchronously with the current context (an async
         handler runs to completion on a private event loop)."""
-        processor, context = self._direct_call(task)
-        hint = f"use `await {type(task).__name__}(...).arun()` inside a running loop"
-        return processor.run(task, context, hint)
+        return self._queue_of(_contract(task)).run_task(_contract(task), task)
 
     async def arun_task(self, task: BaseModel) -> Any:
         """Run a contract's handler without blocking the loop: awaited, or in a thread."""
-        processor, context = self._direct_call(task)
-        return await processor.arun(task, context)
-
-    def _direct_call(self, task: BaseModel) -> tuple[Processor, JobContext]:
-        cls = _contract(task)
-        queue = self._queue_of(cls)
-        processor = queue.processors.get(cls.job_name())
-        if processor is None:
-            raise UnknownJob(
-                f"no handler for {cls.__name__} (job {cls.job_name()!r} on queue "
-                f"{cls.queue_name()!r}): register one with @env.handler({cls.__name__})"
-            )
-        context = JobContext(
-            data=self.context.to_dict(),
-            queue_name=queue.name,
-            job_name=cls.job_name(),
-            version=cls.__task_version__,
-        )
-        return processor, context
+        return await self._queue_of(_contract(task)).arun_task(_contract(task), task)
 
     def _queue_of(self, cls: type[Task]) -> JobQueue:
         queue = self.queues.get(cls.queue_name())
         if queue is None:
             queue = self.queue(cls.queue_name())
             self._declared.discard(cls.queue_name())
-        return typing.cast(JobQueue, queue)
+        return cast(JobQueue, queue)
 
     def batch(self) -> AbstractContextManager[None]:
         """Buffer every send in the block (any queue) into ``SendMessageBatch`` calls."""
@@ -406,8 +389,6 @@ class SQSEnv:
     ) -> Callable[[Any, Any], dict[str, list[dict[str, str]]]]:
         """A ``handler(event, context)`` for AWS Lambda behind an SQS event source mapping:
         it runs this env's handlers and returns ``batchItemFailures``; building it calls nothing."""
-        from sqs_contracts.runners.lambda_handler import make_handler
-
         return make_handler(self, concurrency=concurrency, time_margin_seconds=time_margin_seconds)
 
     def process_queues(
@@ -430,39 +411,3 @@ def _contract(task: BaseModel) -> type[Task]:
     if not issubclass(cls, Task):
         raise HandlerError(f"{cls.__name__} is not a Task contract: subclass sqs_contracts.Task")
     return cls
-
-
-def _same_maker(maker: Any, queue: GenericQueue) -> bool:
-    used = getattr(queue, "maker_used", None)
-    if used is maker:
-        return True
-    keys = ("func", "args", "keywords")
-    return all(getattr(used, k, None) == getattr(maker, k, object()) for k in keys)
-
-
-def _check_handler(fn: Callable[..., Any], model: type[Any], pass_context: bool) -> None:
-    """Refuse at registration a handler whose first parameter is annotated with another type."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    needed = 2 if pass_context else 1
-    has_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
-    if len(positional) < needed and not has_varargs:
-        raise HandlerError(
-            f"handler {fn.__qualname__} for {model.__name__} must take "
-            f"{'(task, context)' if pass_context else '(task)'}"
-        )
-    if not positional:
-        return
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        return
-    annotation = hints.get(positional[0].name)
-    if isinstance(annotation, type) and not issubclass(model, annotation):
-        raise HandlerError(
-            f"handler {fn.__qualname__} takes {annotation.__name__} but is registered for "
-            f"{model.__name__}: fix its annotation or the contract in @env.handler(...)"
-        )

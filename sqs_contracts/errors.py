@@ -13,7 +13,12 @@ from sqs_contracts.sessions.errors import (
     SQSServiceError,
     TransientError,
 )
-from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, MessageTooLarge
+from sqs_contracts.wire.errors import (
+    ContentTypeNotAllowed,
+    InvalidMessage,
+    MessageTooLarge,
+    UnsendableValue,
+)
 
 __all__ = [
     "AccessDenied",
@@ -33,4 +38,5 @@ __all__ = [
     "SendBatchError",
     "TransientError",
     "UnknownJob",
+    "UnsendableValue",
 ]

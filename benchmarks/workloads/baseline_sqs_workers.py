@@ -12,6 +12,7 @@ from typing import Any
 
 from benchmarks.harness import (
     GROUP_SQS_WORKERS,
+    HANG_GUARD_S,
     JOB_NAME,
     Context,
     WorkloadFn,
@@ -87,7 +88,7 @@ def _process(ctx: Context, sleep: float) -> None:
     queue = env.queue(name)
     queue.processor(JOB_NAME)(handler)
     queue.get_queue()
-    policy = OrShutdown(MaxTasksShutdown(n), IdleShutdown(2))
+    policy = OrShutdown(MaxTasksShutdown(n), IdleShutdown(HANG_GUARD_S))
     with ctx.measure(n, until_acked=True):
         queue.process_queue(shutdown_policy=policy, wait_second=1)
     check(handled[0] == n, f"handled {handled[0]} jobs, expected {n}")

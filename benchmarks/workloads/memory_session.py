@@ -27,6 +27,7 @@ from benchmarks.harness import (
     GROUP_BARE,
     GROUP_OURS,
     GROUP_SQS_WORKERS,
+    HANG_GUARD_S,
     JOB_NAME,
     Context,
     WorkloadFn,
@@ -168,7 +169,7 @@ class _Ours:
 
     def run_worker(self, n: int) -> None:
         # IdleShutdown only guards against a hang if a job went missing.
-        policy = self.MaxTasksShutdown(n) | self.IdleShutdown(2)
+        policy = self.MaxTasksShutdown(n) | self.IdleShutdown(HANG_GUARD_S)
         self.env.worker(concurrency=1).run(QUEUE, shutdown_policy=policy)
 
     def left_in_queue(self) -> int:
@@ -233,7 +234,7 @@ class _SQSWorkers:
 
     def run_worker(self, n: int) -> None:
         # IdleShutdown only guards against a hang if a job went missing.
-        policy = self.OrShutdown(self.MaxTasksShutdown(n), self.IdleShutdown(2))
+        policy = self.OrShutdown(self.MaxTasksShutdown(n), self.IdleShutdown(HANG_GUARD_S))
         self.queue.process_queue(shutdown_policy=policy, wait_second=0)
 
     def left_in_queue(self) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.harness import (
     GROUP_OURS,
+    HANG_GUARD_S,
     JOB_NAME,
     Context,
     WorkloadFn,
@@ -63,14 +64,30 @@ class _API:
 
         return types.new_class("Small", (self.Task,), {"queue": queue, "name": JOB_NAME}, body)
 
-    def shutdown_policy(self, n: int) -> Any:
-        max_tasks, idle = self.MaxTasksShutdown(n), self.IdleShutdown(2)
+    def shutdown_policy(self, done: Callable[[], bool]) -> Any:
+        """Stop once ``done()`` (every distinct job handled); the idle stop guards a hang."""
+        all_done, idle = _Done(done), self.IdleShutdown(HANG_GUARD_S)
         try:
-            return max_tasks | idle
+            return idle | all_done
         except TypeError:
             from sqs_contracts.shutdown_policies import OrShutdown
 
-            return OrShutdown(max_tasks, idle)
+            return OrShutdown(idle, all_done)
+
+
+class _Done:
+    """A shutdown policy that stops when a condition holds (every distinct job was handled:
+    counting handled messages would stop early on a duplicate and leave a job behind)."""
+
+    def __init__(self, done: Callable[[], bool]) -> None:
+        self.done = done
+
+    def update_state(self, batch_processing_result: Any) -> None:
+        """Nothing to count: the condition is read when asked."""
+
+    def need_shutdown(self) -> bool:
+        """Whether the condition holds."""
+        return self.done()
 
 
 def _find_client(env: Any) -> Any:
@@ -200,11 +217,13 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     ctx.prefill(url, n)
     ctx.warm_up(api.client, url)
     lock = threading.Lock()
-    handled = [0]
+    handled = [0]  # deliveries, duplicates included
+    seen: set[str] = set()
 
     def handler(task: Any) -> None:
         with lock:
             handled[0] += 1
+            seen.add(task.body)
         if sleep:
             time.sleep(sleep)
 
@@ -218,10 +237,13 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     env.handler(small)(chosen)
     worker = env.worker(concurrency=concurrency)
     with _activate(env), ctx.measure(n, until_acked=True):
-        worker.run(name, shutdown_policy=api.shutdown_policy(n))
+        worker.run(name, shutdown_policy=api.shutdown_policy(lambda: len(seen) >= n))
     # At-least-once: moto can hand one message to two concurrent receives, so a duplicate is
-    # allowed; a missing job or a message left behind is not.
-    check(handled[0] >= n, f"handled {handled[0]} jobs, expected at least {n}")
+    # allowed there; a missing job or a message left behind is not. One handler thread means
+    # one receive loop: exact.
+    check(len(seen) == n, f"handled {len(seen)} distinct jobs, expected {n}")
+    if concurrency == 1:
+        check(handled[0] == n, f"handled {handled[0]} jobs, expected {n}")
     check(ctx.visible_messages(url) == 0, "messages left in the queue")
 
 

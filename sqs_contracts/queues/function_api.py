@@ -15,23 +15,29 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, Protocol, TypedDict, cast, overload
+from typing import Any, Generic, NoReturn, cast, overload
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from typing_extensions import ParamSpec, TypeVar
 
-from sqs_contracts.contracts.signatures import FunctionSignature, batch_item_type, signature_of
 from sqs_contracts.dispatch.awaitables import (
     await_result,
     call_in_thread,
     is_async_callable,
     run_to_completion,
 )
-from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
-from sqs_contracts.dispatch.processor import Processor, describe_validation_error
-from sqs_contracts.wire.codecs import Codec, is_json_mode
-from sqs_contracts.wire.context import JobContext, SQSContext
+from sqs_contracts.dispatch.processor import describe_validation_error
+from sqs_contracts.queues.function_binding import (
+    AsyncTaskDelayArgs,
+    Binding,
+    FunctionQueue,
+    SendOptions,
+    bind_function,
+)
+from sqs_contracts.wire.codecs import is_json_mode
+from sqs_contracts.wire.context import JobContext
+from sqs_contracts.wire.errors import UnsendableValue
+from sqs_contracts.wire.json_safety import check_sendable
 
 __all__ = ["AsyncTask", "AsyncTaskDelayArgs", "BakedAsyncTask", "P", "connect_function"]
 
@@ -40,100 +46,6 @@ P = ParamSpec("P")
 R = TypeVar("R", default=Any)  # the default keeps sqs-workers' one-parameter AsyncTask[P] valid
 """The handler's return type."""
 _T = TypeVar("_T")
-
-
-class FunctionQueue(Protocol):
-    """What a function handler needs of its job queue (``FunctionQueue`` implements it)."""
-
-    name: str
-    batching_policy: BatchingConfiguration
-    context: SQSContext
-    processors: dict[str, Processor]
-
-    @property
-    def processor_maker(self) -> Callable[..., Processor]:
-        """Builds the processor of each handler."""
-        ...
-
-    def encoder(self, content_type: str | None = None) -> tuple[str, type[Codec]]:
-        """The (content type, codec) for new jobs."""
-        ...
-
-    def send_payload(
-        self,
-        job_name: str,
-        payload: BaseModel | Mapping[str, Any],
-        *,
-        content_type: str | None = None,
-        delay_seconds: int | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-        version: int | None = None,
-    ) -> str | None:
-        """Encode, check and send a payload."""
-        ...
-
-    async def asend_payload(
-        self,
-        job_name: str,
-        payload: BaseModel | Mapping[str, Any],
-        *,
-        content_type: str | None = None,
-        delay_seconds: int | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-        version: int | None = None,
-    ) -> str | None:
-        """Encode and check a payload, and send it without blocking the event loop."""
-        ...
-
-    def add_batch(self) -> AbstractContextManager[None]:
-        """Buffer the block's sends to this queue."""
-        ...
-
-
-class AsyncTaskDelayArgs(TypedDict, total=False):
-    """The options ``AsyncTask.delay()`` and ``.bake()`` take besides the job's arguments.
-
-    With the ``sqs_contracts.mypy`` plugin the handler need not declare them; without it,
-    ``def handler(..., **_: Unpack[AsyncTaskDelayArgs])`` still works, as in sqs-workers.
-    """
-
-    _content_type: str
-    _delay_seconds: float | None
-    _deduplication_id: str | None
-    _group_id: str | None
-
-
-CONTROL_ARGUMENTS = tuple(AsyncTaskDelayArgs.__annotations__)
-"""The keyword arguments ``delay()`` and ``bake()`` take for themselves, not for the job."""
-
-
-@dataclass(frozen=True)
-class _SendOptions:
-    content_type: str | None = None
-    delay_seconds: float | None = None
-    deduplication_id: str | None = None
-    group_id: str | None = None
-
-    @classmethod
-    def pop_from(cls, kwargs: dict[str, Any]) -> _SendOptions:
-        return cls(
-            kwargs.pop("_content_type", None),
-            kwargs.pop("_delay_seconds", None),
-            kwargs.pop("_deduplication_id", None),
-            kwargs.pop("_group_id", None),
-        )
-
-    def send_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``send_payload``."""
-        delay = self.delay_seconds
-        return {
-            "content_type": self.content_type,
-            "delay_seconds": None if delay is None else int(delay),
-            "group_id": self.group_id,
-            "deduplication_id": self.deduplication_id,
-        }
 
 
 def _called_synchronously(what: str, cls: str) -> RuntimeError:
@@ -155,14 +67,14 @@ class AsyncTask(Generic[P, R]):
         job_name: str,
         processor: Callable[P, R],
         *,
-        binding: _Binding | None = None,
+        binding: Binding | None = None,
     ) -> None:
         self.queue = queue
         self.job_name = job_name
         self.processor = processor  # the function, as sqs-workers names it
         self.__doc__ = processor.__doc__
         if binding is None:
-            binding = _bind(queue, job_name, processor, False, "context")
+            binding = bind_function(queue, job_name, processor, False, "context")
         self.job_processor = binding.processor
         self._signature = binding.signature
         self._item_adapter = binding.item_adapter
@@ -189,12 +101,12 @@ class AsyncTask(Generic[P, R]):
 
         Also takes ``_content_type``, ``_delay_seconds``, ``_deduplication_id``, ``_group_id``.
         """
-        options = _SendOptions.pop_from(kwargs)
+        options = SendOptions.pop_from(kwargs)
         return self._send(self._payload(args, kwargs), options)
 
     async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> str | None:
         """:meth:`delay` for coroutines: validated at the call, sent off the event loop."""
-        options = _SendOptions.pop_from(kwargs)
+        options = SendOptions.pop_from(kwargs)
         return await self._asend(self._payload(args, kwargs), options)
 
     def bake(self, *args: P.args, **kwargs: P.kwargs) -> BakedAsyncTask[R]:
@@ -285,25 +197,30 @@ class AsyncTask(Generic[P, R]):
                 f"{self._where}: invalid arguments: {describe_validation_error(exc)}"
             ) from exc
 
-    def _send(self, payload: BaseModel | Mapping[str, Any], options: _SendOptions) -> str | None:
+    def _send(self, payload: BaseModel | Mapping[str, Any], options: SendOptions) -> str | None:
         return self.queue.send_payload(
             self.job_name, self._sendable(payload, options), **options.send_kwargs()
         )
 
     async def _asend(
-        self, payload: BaseModel | Mapping[str, Any], options: _SendOptions
+        self, payload: BaseModel | Mapping[str, Any], options: SendOptions
     ) -> str | None:
         return await self.queue.asend_payload(
             self.job_name, self._sendable(payload, options), **options.send_kwargs()
         )
 
     def _sendable(
-        self, payload: BaseModel | Mapping[str, Any], options: _SendOptions
+        self, payload: BaseModel | Mapping[str, Any], options: SendOptions
     ) -> BaseModel | Mapping[str, Any]:
         if self._item_adapter is not None and not isinstance(payload, BaseModel):
             # A validated dict item may hold datetimes or UUIDs: write them as JSON would.
             _, codec = self.queue.encoder(options.content_type)
             if is_json_mode(codec):
+                # Dumping in JSON mode turns NaN into None: refuse it first, naming the field.
+                try:
+                    check_sendable(payload)
+                except UnsendableValue as exc:
+                    raise exc.located(self.job_name, self.queue.name) from None
                 payload = self._item_adapter.dump_python(payload, mode="json")
         return payload
 
@@ -318,7 +235,7 @@ class BakedAsyncTask(Generic[R]):
         self.args = tuple(args)
         self.kwargs = dict(kwargs)
         call_kwargs = dict(kwargs)
-        self._options = _SendOptions.pop_from(call_kwargs)
+        self._options = SendOptions.pop_from(call_kwargs)
         self._call_kwargs = call_kwargs
         self._payload = async_task._payload(self.args, call_kwargs)
 
@@ -358,57 +275,6 @@ class BakedAsyncTask(Generic[R]):
         return await self.async_task.arun(*self.args, **self._call_kwargs)
 
 
-@dataclass(frozen=True)
-class _Binding:
-    """A handler's processor and what ``delay()`` validates against."""
-
-    processor: Processor
-    signature: FunctionSignature | None
-    item_adapter: TypeAdapter[Any] | None
-
-
-def _bind(
-    queue: FunctionQueue,
-    job_name: str,
-    fn: Callable[..., Any],
-    pass_context: bool,
-    context_var: str,
-) -> _Binding:
-    """Build the processor of a function handler with the env's ``processor_maker``."""
-    signature: FunctionSignature | None = None
-    adapter: TypeAdapter[Any] | None = None
-    model: type[BaseModel] | None
-    style = "kwargs"
-    if queue.batching_policy.batching_enabled:
-        item = batch_item_type(fn, context_var if pass_context else None)
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            if pass_context:
-                raise TypeError(
-                    f"handler {getattr(fn, '__qualname__', fn)!r} of {queue.name}.{job_name} "
-                    f"takes a list of {item.__name__}, which has no room for the job context; "
-                    f"take list[dict] to get it under {context_var!r} in each item"
-                )
-            model, style = item, "model"
-        else:
-            model = None
-            adapter = TypeAdapter(item) if item is not None else None
-    else:
-        signature = signature_of(
-            fn, pass_context=pass_context, context_var=context_var, skip=CONTROL_ARGUMENTS
-        )
-        model = signature.model
-    processor = queue.processor_maker(
-        queue=queue,
-        fn=fn,
-        job_name=job_name,
-        pass_context=pass_context,
-        context_var=context_var,
-        model=model,
-        style=style,
-    )
-    return _Binding(processor, signature, adapter)
-
-
 def connect_function(
     queue: FunctionQueue,
     job_name: str,
@@ -417,6 +283,6 @@ def connect_function(
     context_var: str = "context",
 ) -> AsyncTask[P, R]:
     """Register a plain function as the handler of ``job_name`` (replacing any) on ``queue``."""
-    binding = _bind(queue, job_name, fn, pass_context, context_var)
+    binding = bind_function(queue, job_name, fn, pass_context, context_var)
     queue.processors[job_name] = binding.processor
     return AsyncTask(queue, job_name, fn, binding=binding)

@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import ParamSpec
 
+from sqs_contracts.contracts.task import Task
 from sqs_contracts.dispatch.async_dispatch import aroute_job, aroute_jobs, jobs_are_async
 from sqs_contracts.dispatch.dispatcher import route_job, route_jobs
+from sqs_contracts.dispatch.errors import UnknownJob
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import SUCCESS, ProcessingResult
 from sqs_contracts.queues.async_send import asend, resolve
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.function_api import AsyncTask, connect_function
 from sqs_contracts.queues.ports import QueueHost
+from sqs_contracts.wire.context import JobContext
 from sqs_contracts.wire.envelope import OutgoingMessage, encode_job, job_message
 
 if TYPE_CHECKING:
@@ -103,7 +106,13 @@ class JobQueue(GenericQueue):
         """Encode a validated payload with the env's codec and context, and check it."""
         content_type, codec = self.encoder(content_type)
         message = encode_job(
-            job_name, payload, self.context.to_dict(), content_type, codec, version=version
+            job_name,
+            payload,
+            self.context.to_dict(),
+            content_type,
+            codec,
+            version=version,
+            queue_name=self.name,
         )
         return self.prepare(
             message,
@@ -203,3 +212,32 @@ class JobQueue(GenericQueue):
     async def aprocess_each(self, messages: Sequence[Mapping[str, Any]]) -> list[ProcessingResult]:
         """Batch mode on the loop, in send order on FIFO queues as :meth:`process_each`."""
         return await aroute_jobs(self.name, self.processors, messages, ordered=self._ordered)
+
+    # -- running in-process ----------------------------------------------------------------------
+
+    def run_task(self, contract: type[Task], task: BaseModel) -> Any:
+        """Call a contract's handler now with the current context (an async handler runs to
+        completion on a private event loop)."""
+        processor, context = self._direct_call(contract)
+        hint = f"use `await {contract.__name__}(...).arun()` inside a running loop"
+        return processor.run(task, context, hint)
+
+    async def arun_task(self, contract: type[Task], task: BaseModel) -> Any:
+        """Run a contract's handler without blocking the loop: awaited, or in a thread."""
+        processor, context = self._direct_call(contract)
+        return await processor.arun(task, context)
+
+    def _direct_call(self, contract: type[Task]) -> tuple[Processor, JobContext]:
+        processor = self.processors.get(contract.job_name())
+        if processor is None:
+            raise UnknownJob(
+                f"no handler for {contract.__name__} (job {contract.job_name()!r} on queue "
+                f"{contract.queue_name()!r}): register one with @env.handler({contract.__name__})"
+            )
+        context = JobContext(
+            data=self.context.to_dict(),
+            queue_name=self.name,
+            job_name=contract.job_name(),
+            version=contract.__task_version__,
+        )
+        return processor, context

@@ -26,6 +26,7 @@ from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
 from sqs_contracts.runners.acker import Acker, Deadlines
 from sqs_contracts.runners.event_loop import EventLoopThread, handler_threads
+from sqs_contracts.runners.fifo_retry import retry_in_place
 from sqs_contracts.runners.heartbeat import Heartbeat
 from sqs_contracts.runners.holdings import Holdings, Unit
 from sqs_contracts.runners.receiver import Receiver
@@ -340,35 +341,9 @@ class Worker:
             self._count_released(sum(len(u.messages) for u in released))
 
     def _retry_in_place(self, unit: Unit, outcomes: list[Outcome]) -> bool:
-        """FIFO: run a failed head again here, keeping its group held, rather than release
-        the group, whose every release would spend one of its messages' receives."""
-        if unit.group is None or len(unit.messages) != 1 or self._stop.is_set():
+        if self._stop.is_set():
             return False
-        outcome = outcomes[0]
-        settings = unit.queue.settings
-        if outcome.action != "retry" or outcome.visibility_timeout > settings.visibility_timeout:
-            return False
-        if not self._holdings.followers(unit):
-            return False
-        message = unit.messages[0]
-        attempts = _receive_count(message) + unit.retries
-        limit = settings.max_receive_count
-        if limit is not None and attempts >= limit:
-            if settings.dead_letter_arn:
-                # What SQS would do at the next receive, without the followers paying for it.
-                outcomes[0] = Outcome(
-                    "dead_letter",
-                    outcome.visibility_timeout,
-                    f"failed {attempts} times (maxReceiveCount {limit}): {outcome.error!r}",
-                    outcome.error,
-                )
-            return False
-        with self._holdings.lock:
-            self._record(unit, outcomes)
-        if not self._holdings.retry_in_place(unit, self.clock() + outcome.visibility_timeout):
-            return False
-        self._holdings.promote_due(self.clock())
-        return True
+        return retry_in_place(self._holdings, unit, outcomes, self.clock, self._record)
 
     # -- shutdown ------------------------------------------------------------------------------
 
@@ -416,10 +391,3 @@ class Worker:
         for thread in receivers:
             thread.join(timeout=max(0.0, join_by - time.monotonic()))
         acker.close(until=exit_by)
-
-
-def _receive_count(message: Message) -> int:
-    try:
-        return int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
-    except (TypeError, ValueError):
-        return 1

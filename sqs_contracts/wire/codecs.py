@@ -2,7 +2,8 @@
 
 ``json`` writes exactly what sqs-workers writes (stdlib formatting), ``orjson`` writes compact
 JSON faster under the same ``json`` content type, and ``pickle``/``pickle_compat`` are
-base64url(zlib(pickle)) with the default protocol and protocol 2.
+base64url(zlib(pickle)) with the default protocol and protocol 2. Both JSON encoders refuse
+what a JSON consumer cannot read back (NaN, Infinity, lone surrogates), naming the field.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import base64
 import json
 import pickle
 import zlib
+from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol
 
 import orjson
 
 from sqs_contracts.sessions.errors import SQSError
+from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
 
 DEFAULT_CONTENT_TYPE = "json"
 """The content type of new jobs unless ``SQSEnv(codec=...)`` says otherwise."""
@@ -39,6 +42,34 @@ class Codec(Protocol):
         ...
 
 
+# orjson decodes an integer outside [-2**63, 2**64) as a float, changing its value; such a
+# float has a magnitude of at least 2**63, and the stdlib decodes those bodies exactly.
+_INT64 = 2.0**63
+
+
+def _has_huge_float(values: Iterable[Any]) -> bool:
+    for value in values:
+        kind = type(value)
+        if kind is float:
+            if not -_INT64 < value < _INT64:
+                return True
+        elif kind is dict:
+            if _has_huge_float(value.values()):
+                return True
+        elif kind is list and _has_huge_float(value):
+            return True
+    return False
+
+
+# json.dumps builds a new encoder whenever an option is given; one shared encoder keeps the
+# stdlib's formatting (byte for byte what sqs-workers writes) at the cost of a plain dumps.
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class JSONCodec:
     """JSON, formatted as ``json.dumps`` does, so bodies match sqs-workers byte for byte."""
 
@@ -47,13 +78,23 @@ class JSONCodec:
 
     @classmethod
     def serialize(cls, message: Any) -> str:
-        """Encode with ``json.dumps``."""
-        return json.dumps(message)
+        """Encode with ``json.dumps``; raise ``UnsendableValue`` on NaN or a lone surrogate."""
+        try:
+            body = _STRICT_JSON.encode(message)
+        except ValueError:
+            check_sendable(message)
+            raise
+        if "\\ud" in body:  # ensure_ascii writes every surrogate as an escape
+            check_sendable(message)
+        return body
 
     @classmethod
     def deserialize(cls, serialized: str) -> Any:
-        """Decode any JSON (orjson for speed)."""
-        return orjson.loads(serialized)
+        """Decode any JSON exactly: orjson for speed, the stdlib for integers beyond 64 bits."""
+        decoded = orjson.loads(serialized)
+        if type(decoded) is dict and _has_huge_float(decoded.values()):
+            return json.loads(serialized, parse_constant=_refuse_constant)
+        return decoded
 
 
 class OrjsonCodec(JSONCodec):
@@ -61,8 +102,16 @@ class OrjsonCodec(JSONCodec):
 
     @classmethod
     def serialize(cls, message: Any) -> str:
-        """Encode with orjson."""
-        return orjson.dumps(message).decode()
+        """Encode with orjson (the stdlib past 64-bit integers); refuse NaN, lone surrogates."""
+        try:
+            body = orjson.dumps(message).decode()
+        except orjson.JSONEncodeError:
+            check_sendable(message)
+            # Only integers orjson cannot write are left: the stdlib writes them exactly.
+            body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        if "null" in body:  # orjson writes NaN and Infinity as null
+            check_sendable(message)
+        return escape_noncharacters(body)
 
 
 class PickleCodec:

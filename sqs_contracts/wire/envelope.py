@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 from sqs_contracts.wire.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
 from sqs_contracts.wire.context import JobContext
-from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage
+from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
+from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
 
 JOB_NAME = "JobName"
 CONTENT_TYPE = "ContentType"
@@ -89,14 +91,27 @@ def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
 
 
 def encode_payload(payload: BaseModel | Mapping[str, Any], codec: type[Codec]) -> str:
-    """Encode a model (every field written, by alias) or a dict of kwargs into a body."""
-    if isinstance(payload, BaseModel):
+    """Encode a model (every field written, by alias) or a dict of kwargs into a body.
+
+    Raises :class:`UnsendableValue` naming the field a JSON consumer could not read back.
+    """
+    if not isinstance(payload, BaseModel):
+        return codec.serialize(dict(payload))
+    try:
         if codec is CONTENT_TYPES_CODECS.get("json") or not is_json_mode(codec):
             mode = "json" if is_json_mode(codec) else "python"
-            return codec.serialize(payload.model_dump(mode=mode, by_alias=True))
-        # A compact JSON codec: pydantic-core writes the same JSON straight from the model.
-        return payload.__pydantic_serializer__.to_json(payload, by_alias=True).decode()
-    return codec.serialize(dict(payload))
+            body = codec.serialize(payload.model_dump(mode=mode, by_alias=True))
+        else:
+            # A compact JSON codec: pydantic-core writes the same JSON straight from the model.
+            body = payload.__pydantic_serializer__.to_json(payload, by_alias=True).decode()
+            body = escape_noncharacters(body)
+    except (PydanticSerializationError, UnicodeError):
+        check_sendable(payload)  # names the field of a lone surrogate
+        raise
+    if is_json_mode(codec) and "null" in body:
+        # Dumping in JSON mode writes NaN and Infinity of untyped fields as null: look for them.
+        check_sendable(payload)
+    return body
 
 
 def encode_job(
@@ -107,12 +122,22 @@ def encode_job(
     codec: type[Codec],
     *,
     version: int | None = None,
+    queue_name: str | None = None,
 ) -> OutgoingMessage:
-    """Encode a job into body and attributes, exactly as sqs-workers 0.7 does."""
-    body = encode_payload(payload, codec)
-    return job_message(
-        job_name, body, codec.serialize(dict(context)), content_type, version=version
-    )
+    """Encode a job into body and attributes, exactly as sqs-workers 0.7 does.
+
+    Raises :class:`UnsendableValue` naming the job, the queue and the field (``JobContext.x``
+    for a context value) when a JSON consumer could not read a value back.
+    """
+    try:
+        body = encode_payload(payload, codec)
+    except UnsendableValue as exc:
+        raise exc.located(job_name, queue_name) from None
+    try:
+        job_context = codec.serialize(dict(context))
+    except UnsendableValue as exc:
+        raise exc.under(JOB_CONTEXT).located(job_name, queue_name) from None
+    return job_message(job_name, body, job_context, content_type, version=version)
 
 
 def job_message(

@@ -1,4 +1,5 @@
-"""Errors of the wire format: a message that cannot become a job, or a job SQS would refuse."""
+"""Errors of the wire format: a message that cannot become a job, or a job SQS would refuse
+(too large, too many attributes) or JSON consumers could not read back."""
 
 from __future__ import annotations
 
@@ -46,3 +47,42 @@ class InvalidMessage(SQSError):
 
 class ContentTypeNotAllowed(InvalidMessage):
     """A message uses a content type (such as pickle) that this consumer does not accept."""
+
+
+class UnsendableValue(SQSError, ValueError):
+    """A job's value that a JSON consumer cannot read back as it was sent (NaN, a lone
+    surrogate): raised when the job is enqueued, naming the job and the field."""
+
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        reason: str,
+        job_name: str | None = None,
+        queue_name: str | None = None,
+    ) -> None:
+        self.field, self.value, self.reason = field, value, reason
+        self.job_name, self.queue_name = job_name, queue_name
+        super().__init__(field, value, reason, job_name, queue_name)
+
+    def __str__(self) -> str:
+        where = f"job {self.job_name!r}" if self.job_name else "a job"
+        if self.queue_name:
+            where += f" for queue {self.queue_name!r}"
+        field = f"field {self.field!r}" if self.field else "its payload"
+        return f"{where}: {field} = {self.value!r:.60} cannot be sent: {self.reason}"
+
+    def located(self, job_name: str, queue_name: str | None = None) -> UnsendableValue:
+        """The same error naming the job (and queue) it was raised for."""
+        return UnsendableValue(
+            self.field,
+            self.value,
+            self.reason,
+            job_name=job_name,
+            queue_name=queue_name or self.queue_name,
+        )
+
+    def under(self, prefix: str) -> UnsendableValue:
+        """The same error with its field path under ``prefix`` (``JobContext``...)."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        return UnsendableValue(field, self.value, self.reason, job_name=self.job_name)
