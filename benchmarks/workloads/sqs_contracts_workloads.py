@@ -228,7 +228,9 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
             time.sleep(sleep)
 
     async def async_handler(task: Any) -> None:
-        handled[0] += 1  # one event loop thread runs every coroutine: no lock needed
+        with lock:  # the loop thread, and handler threads of other workloads' sync handlers
+            handled[0] += 1
+            seen.add(task.body)
         if sleep:
             await asyncio.sleep(sleep)
 

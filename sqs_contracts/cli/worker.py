@@ -160,7 +160,7 @@ def register(
         type=_not_negative,
         default=None,
         help="messages held beyond the running ones, waiting for a thread "
-        "(default: the concurrency, at most 10)",
+        "(default: 10, one full receive)",
     )
     worker.add_argument(
         "--grace-period",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -66,6 +67,7 @@ class GenericQueue(AsyncProcessing):
         self.dead_letter_invalid = dead_letter_invalid
         self._given_url = queue_url
         self._url = queue_url
+        self._resolving = threading.RLock()
         self._settings: QueueSettings | None = None
 
     def use_session(self, session: SQSSession) -> None:
@@ -88,17 +90,22 @@ class GenericQueue(AsyncProcessing):
     def url(self) -> str:
         """The queue URL, resolved with ``GetQueueUrl`` on first use unless given."""
         if self._url is None:
-            try:
-                self._url = str(self.session.get_queue_url(QueueName=self.sqs_name)["QueueUrl"])
-            except QueueNotFound as exc:
-                raise QueueNotFound(
-                    exc.response,
-                    exc.operation_name,
-                    f"queue {self.sqs_name!r} does not exist on {self.describe_endpoint()}; "
-                    f"create it (sqs_contracts.create_standard_queue(env, {self.name!r}) or "
-                    f"`sqs-contracts queue create {self.name}`) or fix queue_prefix",
-                ) from exc
+            with self._resolving:  # threads starting together make one call, not one each
+                if self._url is None:
+                    self._url = self._resolve_url()
         return self._url
+
+    def _resolve_url(self) -> str:
+        try:
+            return str(self.session.get_queue_url(QueueName=self.sqs_name)["QueueUrl"])
+        except QueueNotFound as exc:
+            raise QueueNotFound(
+                exc.response,
+                exc.operation_name,
+                f"queue {self.sqs_name!r} does not exist on {self.describe_endpoint()}; "
+                f"create it (sqs_contracts.create_standard_queue(env, {self.name!r}) or "
+                f"`sqs-contracts queue create {self.name}`) or fix queue_prefix",
+            ) from exc
 
     @property
     def queue_url(self) -> str | None:
@@ -113,13 +120,18 @@ class GenericQueue(AsyncProcessing):
         (an endpoint down) raises and caches nothing, so the next use reads them again.
         """
         if self._settings is None:
-            try:
-                attrs = self.session.get_queue_attributes(QueueUrl=self.url)
-                self._settings = QueueSettings.from_attributes(self.sqs_name, attrs["Attributes"])
-            except AccessDenied as exc:
-                logger.warning("cannot read attributes of queue %s: %s", self.name, exc)
-                self._settings = QueueSettings(fifo=self.sqs_name.endswith(".fifo"))
+            with self._resolving:
+                if self._settings is None:
+                    self._settings = self._read_settings()
         return self._settings
+
+    def _read_settings(self) -> QueueSettings:
+        try:
+            attrs = self.session.get_queue_attributes(QueueUrl=self.url)
+            return QueueSettings.from_attributes(self.sqs_name, attrs["Attributes"])
+        except AccessDenied as exc:
+            logger.warning("cannot read attributes of queue %s: %s", self.name, exc)
+            return QueueSettings(fifo=self.sqs_name.endswith(".fifo"))
 
     def forget_settings(self) -> None:
         """Drop the cached settings (after changing the queue's attributes)."""

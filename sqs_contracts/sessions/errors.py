@@ -7,6 +7,7 @@ SQS answers also subclass botocore's ``ClientError`` (keeping ``response`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -140,17 +141,28 @@ _CONNECTION_ERRORS = (
 )
 
 
-def _error_class(response: Mapping[str, Any]) -> type[SQSServiceError]:
+_XML_CODE = re.compile(r"<Code>([^<]*)</Code>")
+
+
+def _codes(response: Mapping[str, Any]) -> set[str]:
+    """The error's codes: botocore's, the query-compatible one, and the one inside an XML
+    answer botocore could not parse (moto answers a JSON request's auth failure in XML)."""
     error = response.get("Error", {})
-    code = str(error.get("Code", ""))
-    query_code = str(error.get("QueryErrorCode", ""))
+    codes = {str(error.get("Code", "")), str(error.get("QueryErrorCode", ""))}
+    codes.update(_XML_CODE.findall(str(error.get("Message", ""))))
+    return codes - {""}
+
+
+def _error_class(response: Mapping[str, Any]) -> type[SQSServiceError]:
+    codes = _codes(response)
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    if code in NONEXISTENT_QUEUE_CODES or query_code in NONEXISTENT_QUEUE_CODES:
+    if codes & NONEXISTENT_QUEUE_CODES:
         return QueueNotFound
-    # By code only: SQS answers PurgeQueueInProgress, among others, with a 403 as well.
-    if code in ACCESS_DENIED_CODES:
+    # By code: SQS answers PurgeQueueInProgress, among others, with a 403 as well; a 403
+    # whose code could not be read at all is taken as refused credentials.
+    if codes & ACCESS_DENIED_CODES or (status == 403 and all(c.isdigit() for c in codes)):
         return AccessDenied
-    if code in THROTTLING_CODES or status >= 500:
+    if codes & THROTTLING_CODES or status >= 500:
         return TransientError
     return SQSServiceError
 

@@ -20,7 +20,7 @@ def test_worker_runs_every_queue_with_a_handler_from_the_app_directory(app: App)
     assert "Found credentials" not in err  # botocore's chatter stays out at INFO
     banner = err.splitlines()[0]
     assert f"worker on {app.endpoint} (region us-east-1): 2 queue(s)" in banner
-    assert "concurrency 1, prefetch 1" in banner
+    assert "concurrency 1, prefetch 10" in banner
     assert (
         f"  {app.prefix}emails: send_email; dead-letter queue {app.prefix}emails_dead "
         "after 3 receives" in err

@@ -209,3 +209,13 @@ def test_a_forbidden_status_alone_is_not_access_denied() -> None:
     error = service_error(response, "PurgeQueue")
     assert not isinstance(error, AccessDenied)
     assert error.code == "AWS.SimpleQueueService.PurgeQueueInProgress"
+
+
+def test_an_unparsed_xml_answer_is_classified_by_the_code_inside_it() -> None:
+    # moto answers a JSON request's refused credentials in XML, which botocore cannot parse.
+    body = "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>no</Message>"
+    response: dict[str, Any] = {
+        "Error": {"Code": "403", "Message": body + "</Error></ErrorResponse>"},
+        "ResponseMetadata": {"HTTPStatusCode": 403},
+    }
+    assert isinstance(service_error(response, "ReceiveMessage"), AccessDenied)
