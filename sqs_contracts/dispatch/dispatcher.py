@@ -22,6 +22,7 @@ from sqs_contracts.dispatch.outcome_log import log_outcome, wants_log
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
 from sqs_contracts.wire.envelope import job_name_of
+from sqs_contracts.wire.errors import InvalidMessage
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,9 @@ def unknown_job(
 ) -> ProcessingResult:
     """The result of a message whose job name has no processor on this queue."""
     job_name = job_name_of(message)
+    unreadable = unreadable_payload(message)
+    if unreadable is not None:
+        return unreadable
     if job_name is None:
         reason = "message has no JobName attribute: not a job of this library"
     else:
@@ -176,6 +180,17 @@ def unknown_job(
             f"or @queue.processor({job_name!r})"
         )
     return ProcessingResult(False, invalid_reason=reason)
+
+
+def unreadable_payload(message: Message) -> ProcessingResult | None:
+    """The result of a pointer message whose payload could not be read from S3, if it is one:
+    invalid for a malformed pointer or a missing object, a plain failure when transient."""
+    error = getattr(message, "payload_error", None)
+    if error is None:
+        return None
+    if isinstance(error, InvalidMessage):
+        return ProcessingResult(False, invalid_reason=str(error), error=error)
+    return ProcessingResult(False, error=error)
 
 
 def route_job(
@@ -244,6 +259,10 @@ def call_raw(
     """Call a raw processor with each message (or with the list, when ``as_list``)."""
     if processor is None:
         return ProcessingResult(False, invalid_reason=f"raw queue {queue_name!r} has no processor")
+    for message in messages:
+        unreadable = unreadable_payload(message)
+        if unreadable is not None:
+            return unreadable
     try:
         what = f"raw processor of queue {queue_name!r}"
         if as_list:

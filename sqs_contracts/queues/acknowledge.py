@@ -14,6 +14,7 @@ from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
+from sqs_contracts.wire.message import Message
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class AckTarget(JobSource, Protocol):
     @property
     def settings(self) -> QueueSettingsView:
         """The queue's settings."""
+        ...
+
+    def after_delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Called with messages once deleted (their S3 payloads may go now, never before)."""
         ...
 
 
@@ -122,6 +127,8 @@ def delete_messages(
         entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
         response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
         retry.extend(_retryable_failures(queue, "DeleteMessageBatch", response, chunk))
+        failed = {str(f.get("Id")) for f in response.get("Failed", [])}
+        queue.after_delete([m for i, m in enumerate(chunk) if str(i) not in failed])
     return retry
 
 
@@ -161,6 +168,8 @@ def dead_letter(
     Returns False (and leaves the message alone) when the queue has no dead-letter queue.
     """
     url = dead_letter_url(queue)
+    # The copy carries the pointer, not the payload, and its S3 object is kept for it.
+    message = Message.of(message).as_sent()
     message_id = message.get("MessageId")
     if url is None:
         logger.error(

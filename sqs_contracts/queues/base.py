@@ -17,6 +17,7 @@ from sqs_contracts.dispatch.results import BatchProcessingResult, ProcessingResu
 from sqs_contracts.queues.acknowledge import delete_messages, settle
 from sqs_contracts.queues.async_processing import AsyncProcessing
 from sqs_contracts.queues.management import QueueSettings
+from sqs_contracts.queues.offload import S3Offload
 from sqs_contracts.queues.ports import QueueHost
 from sqs_contracts.queues.send_hooks import announce, send_one
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
@@ -61,6 +62,8 @@ class GenericQueue(AsyncProcessing):
         self.processor_maker = env.processor_maker
         self.describe_endpoint = env.describe_endpoint
         self.middleware = env.middleware
+        self.large_payloads: S3Offload | None = env.large_payloads
+        """Where this queue stores bodies too large for SQS and reads pointers from."""
         self.backoff_policy: BackoffPolicy = backoff_policy or env.backoff_policy
         self.batching_policy = batching_policy or NoBatching()
         self.dead_letter_invalid = dead_letter_invalid
@@ -146,6 +149,8 @@ class GenericQueue(AsyncProcessing):
     ) -> OutgoingMessage:
         """Check a message against the queue (size, FIFO rules) and set its send options."""
         settings = self.settings
+        if self.large_payloads is not None:
+            self.large_payloads.offload(message, self.name, settings.max_message_size)
         if message.size > settings.max_message_size:
             raise MessageTooLarge(
                 message.job_name, self.name, message.size, settings.max_message_size
@@ -177,6 +182,15 @@ class GenericQueue(AsyncProcessing):
 
     def send(self, message: OutgoingMessage) -> str | None:
         """Send a prepared message now, or buffer it when a batch block is open."""
+        if message.offloaded is None or self.large_payloads is None:
+            return self._send(message)
+        try:
+            return self._send(message)
+        except BaseException:
+            self.large_payloads.discard(message)
+            raise
+
+    def _send(self, message: OutgoingMessage) -> str | None:
         buffer = self.send_buffer
         if buffer.is_batching(self.name):
             buffer.add(self, message)
@@ -206,7 +220,10 @@ class GenericQueue(AsyncProcessing):
             MessageAttributeNames=["All"],
         )
         url = self._url
-        return [Message(m, url) for m in response.get("Messages", ())]
+        messages = [Message(m, url) for m in response.get("Messages", ())]
+        if self.large_payloads is not None:
+            messages = [self.large_payloads.resolve(m) for m in messages]
+        return messages
 
     def receive(self, count: int, wait_seconds: int = 0) -> list[Message]:
         """Receive up to ``count`` messages: one receive, then (past ten) more without waiting
@@ -256,6 +273,11 @@ class GenericQueue(AsyncProcessing):
             shutdown_policy.update_state(result)
             if shutdown_policy.need_shutdown():
                 return
+
+    def after_delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Called with the messages just deleted: their payload objects in S3 go too."""
+        if self.large_payloads is not None:
+            self.large_payloads.after_delete(messages)
 
     def drain_queue(self, wait_seconds: int = 0) -> int:
         """Delete every message without processing it; return how many were deleted."""
