@@ -10,8 +10,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
 from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
+from sqs_contracts.queues.long_delay import hop
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
 from sqs_contracts.wire.message import Message
@@ -208,10 +210,14 @@ def dead_letter(
 def acknowledge(
     queue: AckTarget, message: Mapping[str, Any], outcome: Outcome, sink: AckSink
 ) -> None:
-    """Apply one outcome: delete a success; dead-letter when asked (falling back to the
-    backoff when that fails); give any other failure its backoff."""
+    """Apply one outcome: delete a success; re-send a deferred message, then delete it;
+    dead-letter when asked (falling back to the backoff when that fails); give any other
+    failure its backoff."""
     if outcome.action == "delete":
         sink.delete(queue, message)
+        return
+    if outcome.action == "defer":
+        defer(queue, message, outcome.visibility_timeout, sink)
         return
     if outcome.action == "dead_letter" and outcome.reason is not None:
         try:
@@ -224,6 +230,39 @@ def acknowledge(
     sink.change(queue, message, outcome.visibility_timeout)
     if queue.middleware:
         _tell_last_attempt(queue, message)
+
+
+def resend(queue: AckTarget, message: Mapping[str, Any], seconds: int) -> None:
+    """Send a long-delayed message again as it was sent (body, pointer, attributes), for the
+    next hop of the ``seconds`` left."""
+    sent = Message.of(message).as_sent()
+    kwargs: dict[str, Any] = {
+        "QueueUrl": queue.url,
+        "MessageBody": sent["Body"],
+        "DelaySeconds": hop(seconds),
+    }
+    attributes = sendable_attributes(sent)
+    if attributes:
+        kwargs["MessageAttributes"] = attributes
+    queue.session.send_message(**kwargs)
+
+
+def defer(queue: AckTarget, message: Mapping[str, Any], seconds: int, sink: AckSink) -> None:
+    """Re-send a message received before its not-before time, then delete the original
+    (keeping its S3 payload, which the copy points to). When the send fails, the original
+    stays hidden for as long as it may, and is deferred again when it returns."""
+    try:
+        resend(queue, message, seconds)
+    except Exception:
+        logger.exception(
+            "re-sending long-delayed message %s of queue %s failed; it returns later",
+            message.get("MessageId"),
+            queue.name,
+            extra={"queue": queue.name, "message_id": message.get("MessageId")},
+        )
+        sink.change(queue, message, min(seconds, MAX_VISIBILITY_TIMEOUT))
+        return
+    sink.delete(queue, Message.of(message).as_sent())
 
 
 def _tell_last_attempt(queue: AckTarget, message: Mapping[str, Any]) -> None:
@@ -258,7 +297,8 @@ def settle(
     batch = BatchProcessingResult(queue.name)
     sink = _BatchSink()
     for message, outcome in zip(messages, outcomes, strict=True):
-        batch.update_with_message(message, outcome.success)
+        if outcome.action != "defer":  # nothing ran: neither a success nor a failure
+            batch.update_with_message(message, outcome.success)
         acknowledge(queue, message, outcome, sink)
     delete_messages(queue, sink.deletes)
     change_visibility(queue, sink.changes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from sqs_contracts.dispatch.dispatcher import dispatch
 from sqs_contracts.dispatch.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.queues.acknowledge import delete_messages, settle
 from sqs_contracts.queues.async_processing import AsyncProcessing
+from sqs_contracts.queues.long_delay import delay_until
 from sqs_contracts.queues.management import QueueSettings
 from sqs_contracts.queues.offload import S3Offload
 from sqs_contracts.queues.ports import QueueHost
@@ -133,6 +135,12 @@ class GenericQueue(AsyncProcessing):
         """The redrive policy's ``maxReceiveCount`` once the settings were read, else None."""
         return self._settings.max_receive_count if self._settings is not None else None
 
+    def now(self) -> float:
+        """The epoch time long delays count from: the session's clock when it has one
+        (``MemorySession``), else the system's."""
+        clock = getattr(self.session, "clock", None)
+        return float(clock.time()) if clock is not None else time.time()
+
     def contract_of(self, job_name: str | None) -> type[BaseModel] | None:
         """The contract class of a job name on this queue, when known (for middleware)."""
         return None
@@ -149,6 +157,9 @@ class GenericQueue(AsyncProcessing):
     ) -> OutgoingMessage:
         """Check a message against the queue (size, FIFO rules) and set its send options."""
         settings = self.settings
+        if delay_seconds is not None and delay_seconds > MAX_DELAY_SECONDS and not settings.fifo:
+            delay_until(message, self.now() + delay_seconds, self.name)
+            delay_seconds = message.delay_seconds
         if self.large_payloads is not None:
             self.large_payloads.offload(message, self.name, settings.max_message_size)
         if message.size > settings.max_message_size:
@@ -161,9 +172,9 @@ class GenericQueue(AsyncProcessing):
                     f"job {message.job_name!r}: queue {self.name!r} is FIFO and SQS refuses "
                     f"per-message delays there; set DelaySeconds on the queue instead"
                 )
-            if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
+            if delay_seconds < 0:
                 raise QueueConfigError(
-                    f"job {message.job_name!r}: delay_seconds must be 0..900, got {delay_seconds}"
+                    f"job {message.job_name!r}: delay_seconds must be >= 0, got {delay_seconds}"
                 )
             message.delay_seconds = None if settings.fifo else int(delay_seconds)
         if settings.fifo:

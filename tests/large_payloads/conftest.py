@@ -57,6 +57,8 @@ class Recorder:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.inner, name)
+        if not callable(method):
+            return method
 
         def call(**kwargs: Any) -> Any:
             self.calls.append((name, kwargs))
