@@ -12,7 +12,7 @@ from sqs_contracts import RawQueue, SQSEnv
 from sqs_contracts.backoff_policies import IMMEDIATE_RETURN
 from sqs_contracts.large_payloads import S3AccessDenied, S3BucketNotFound, S3Offload
 from sqs_contracts.sessions.s3_memory import MemoryS3Session
-from sqs_contracts.wire.payload_pointer import POINTER_CLASS, parse_pointer
+from sqs_contracts.wire.payload_pointer import POINTER_CLASS, encode_pointer, parse_pointer
 
 from .conftest import Recorder, Stack
 from .contracts import Report, Small
@@ -257,3 +257,23 @@ def test_raw_queues_offload_only_when_asked(stack: Stack) -> None:
     plain.add_raw_job(pointer_body)
     assert plain.process_batch().succeeded_count() == 1
     assert bodies[-1] == pointer_body
+
+
+def test_a_legacy_java_pointer_is_resolved(stack: Stack) -> None:
+    env = stack.env()
+    url = stack.queue(env, "reports")
+    names: list[str] = []
+    env.handler(Report)(lambda task: names.append(task.name))
+    payload = json.dumps({"name": "legacy", "blob": "l" * 1000}).encode()
+    stack.s3.put_object(Bucket=stack.bucket, Key="old/1", Body=payload)
+    body, size = encode_pointer(stack.bucket, "old/1", len(payload), legacy=True)
+    job = {
+        k: {"DataType": "String", "StringValue": v}
+        for k, v in [("JobName", "Report"), ("ContentType", "json"), ("JobContext", "{}")]
+    }
+    stack.backend.session.send_message(
+        QueueUrl=url, MessageBody=body, MessageAttributes={**job, **size}
+    )
+    assert env.queue("reports").process_batch().succeeded_count() == 1
+    assert names == ["legacy"]
+    assert stack.keys() == []
