@@ -8,10 +8,12 @@ import pytest
 from backends import receive
 from s3_backends import other_account_session, unique_bucket
 
-from sqs_contracts import RawQueue, SQSEnv
+from sqs_contracts import RawQueue, SQSEnv, create_standard_queue
 from sqs_contracts.backoff_policies import IMMEDIATE_RETURN
 from sqs_contracts.large_payloads import S3AccessDenied, S3BucketNotFound, S3Offload
+from sqs_contracts.sessions import ManualClock, MemorySession
 from sqs_contracts.sessions.s3_memory import MemoryS3Session
+from sqs_contracts.testing import run_until_idle
 from sqs_contracts.wire.payload_pointer import POINTER_CLASS, encode_pointer, parse_pointer
 
 from .conftest import Recorder, Stack
@@ -277,3 +279,29 @@ def test_a_legacy_java_pointer_is_resolved(stack: Stack) -> None:
     assert env.queue("reports").process_batch().succeeded_count() == 1
     assert names == ["legacy"]
     assert stack.keys() == []
+
+
+def test_the_worker_resolves_payloads_and_its_acknowledger_deletes_them() -> None:
+    s3 = MemoryS3Session()
+    s3.create_bucket(Bucket="payloads")
+    env = SQSEnv(
+        MemorySession(clock=ManualClock()),
+        queue_prefix="worker-",
+        large_payloads=S3Offload("payloads", s3=s3),
+    )
+    create_standard_queue(env, "reports")
+    env.queue("reports", backoff_policy=IMMEDIATE_RETURN)
+    sizes: list[int] = []
+
+    @env.handler(Report)
+    def handle(task: Report) -> None:
+        sizes.append(len(task.blob))
+        if len(sizes) == 1:
+            assert s3.keys("payloads") != []
+            raise RuntimeError("first attempt fails")
+
+    Report(name="w", blob="w" * 500_000).delay(env=env)
+    result = run_until_idle(env, "reports")
+    assert sizes == [500_000, 500_000]
+    assert [run.action for run in result.ran] == ["retry", "delete"]
+    assert s3.keys("payloads") == []
