@@ -23,6 +23,7 @@ from sqs_contracts.queues.dead_letters import DeadLetter, contracts_of, read_dea
 from sqs_contracts.queues.function_api import AsyncTask
 from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.management import RedrivePolicy
+from sqs_contracts.queues.offload import S3Offload
 from sqs_contracts.queues.raw_queue import RawQueue
 from sqs_contracts.queues.registry import settings_conflicts
 from sqs_contracts.queues.send_buffer import SendBuffer
@@ -72,7 +73,8 @@ class SQSEnv:
     ``session`` is a ``boto3.Session`` (default: boto3's default credentials), a
     ``MemorySession`` for tests, or any object implementing ``SQSSession``.
     ``coalesce=True`` (or a linger in ms) sends concurrent ``.delay()``/``.adelay()`` calls
-    together in ``SendMessageBatch`` requests.
+    together in ``SendMessageBatch`` requests. ``large_payloads=S3Offload(bucket)`` stores
+    bodies too large for SQS in S3.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class SQSEnv:
         sqs_resource: Any = None,
         middleware: Sequence[object] = (),
         coalesce: bool | float = False,
+        large_payloads: S3Offload | None = None,
     ) -> None:
         # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
         del sqs_resource
@@ -117,6 +120,8 @@ class SQSEnv:
         self.queues: dict[str, GenericQueue] = {}
         self._declared: set[str] = set()
         self.send_buffer = SendBuffer(coalesce=coalesce)
+        self.large_payloads = large_payloads
+        """Where bodies too large for SQS go (``S3Offload``), read back by consumers."""
         self.middleware = MiddlewareChain(middleware)
         """Hooks around sends, jobs and worker runs (dispatch/middleware), in order."""
         binding.register(self)

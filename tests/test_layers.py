@@ -24,6 +24,7 @@ REEXPORTS = {
     "sqs_contracts.deadletter_queue",
     "sqs_contracts.errors",
     "sqs_contracts.exceptions",
+    "sqs_contracts.large_payloads",
     "sqs_contracts.memory_sqs",
     "sqs_contracts.processors",
     "sqs_contracts.queue",

@@ -21,6 +21,7 @@ from sqs_contracts.dispatch.dispatcher import (
     Route,
     begin_jobs,
     call_raw,
+    deferrals,
     end_jobs,
     job_runs,
     unknown_job,
@@ -53,6 +54,14 @@ async def adispatch(route: AsyncRoute, messages: Sequence[Message]) -> list[Outc
     """Process messages on the running loop (one by one, or as one list); one outcome each."""
     if not messages:
         return []
+    deferred = deferrals(route, messages)
+    if any(deferred):
+        ready = iter(
+            await adispatch(
+                route, [m for m, d in zip(messages, deferred, strict=True) if d is None]
+            )
+        )
+        return [d or next(ready) for d in deferred]
     if route.batching_policy.batching_enabled:
         jobs = begin_jobs(route, messages, batched=True)
         start = time.perf_counter()

@@ -9,6 +9,7 @@ acknowledgements are batched: the worker, ``process_batch`` and the other runner
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -21,7 +22,8 @@ from sqs_contracts.dispatch.middleware import JobInfo, JobSource, job_info
 from sqs_contracts.dispatch.outcome_log import log_outcome, wants_log
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
-from sqs_contracts.wire.envelope import job_name_of
+from sqs_contracts.wire.envelope import job_name_of, not_before_of
+from sqs_contracts.wire.errors import InvalidMessage
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,10 @@ class Route(JobSource, Protocol):
         """Batch mode: process a list of messages, one result per message."""
         ...
 
+    def now(self) -> float:
+        """The current epoch time, which a long delay's not-before time is compared with."""
+        ...
+
 
 def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     """Process messages (one by one, or as one list in batch mode); one outcome each.
@@ -67,6 +73,12 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     """
     if not messages:
         return []
+    deferred = deferrals(route, messages)
+    if any(deferred):
+        ready = iter(
+            dispatch(route, [m for m, d in zip(messages, deferred, strict=True) if d is None])
+        )
+        return [d or next(ready) for d in deferred]
     if route.batching_policy.batching_enabled:
         jobs = begin_jobs(route, messages, batched=True)
         start = time.perf_counter()
@@ -78,6 +90,22 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
         start = time.perf_counter()
         result = _guarded(route, lambda m=message: [route.process_message(m)], 1)  # type: ignore[misc]
         outcomes += end_jobs(route, [message], jobs, result, time.perf_counter() - start)
+    return outcomes
+
+
+def deferrals(route: Route, messages: Sequence[Message]) -> list[Outcome | None]:
+    """For each message, ``Outcome("defer", seconds left)`` when its not-before time is
+    still ahead (a long delay received before its end), else None: it runs now."""
+    outcomes: list[Outcome | None] = []
+    now: float | None = None
+    for message in messages:
+        not_before = not_before_of(message)
+        if not_before is not None:
+            now = route.now() if now is None else now
+            if not_before > now:
+                outcomes.append(Outcome("defer", math.ceil(not_before - now)))
+                continue
+        outcomes.append(None)
     return outcomes
 
 
@@ -167,6 +195,9 @@ def unknown_job(
 ) -> ProcessingResult:
     """The result of a message whose job name has no processor on this queue."""
     job_name = job_name_of(message)
+    unreadable = unreadable_payload(message)
+    if unreadable is not None:
+        return unreadable
     if job_name is None:
         reason = "message has no JobName attribute: not a job of this library"
     else:
@@ -176,6 +207,17 @@ def unknown_job(
             f"or @queue.processor({job_name!r})"
         )
     return ProcessingResult(False, invalid_reason=reason)
+
+
+def unreadable_payload(message: Message) -> ProcessingResult | None:
+    """The result of a pointer message whose payload could not be read from S3, if it is one:
+    invalid for a malformed pointer or a missing object, a plain failure when transient."""
+    error = getattr(message, "payload_error", None)
+    if error is None:
+        return None
+    if isinstance(error, InvalidMessage):
+        return ProcessingResult(False, invalid_reason=str(error), error=error)
+    return ProcessingResult(False, error=error)
 
 
 def route_job(
@@ -244,6 +286,10 @@ def call_raw(
     """Call a raw processor with each message (or with the list, when ``as_list``)."""
     if processor is None:
         return ProcessingResult(False, invalid_reason=f"raw queue {queue_name!r} has no processor")
+    for message in messages:
+        unreadable = unreadable_payload(message)
+        if unreadable is not None:
+            return unreadable
     try:
         what = f"raw processor of queue {queue_name!r}"
         if as_list:

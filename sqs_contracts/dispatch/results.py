@@ -34,9 +34,11 @@ FAILURE = ProcessingResult(False)
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What becomes of one message: delete it, retry it after ``visibility_timeout`` seconds,
-    or move it to the dead-letter queue (falling back to the retry if that fails)."""
+    move it to the dead-letter queue (falling back to the retry if that fails), or, for a
+    long delay received early, ``defer`` it: send it again for the ``visibility_timeout``
+    seconds left, and delete it, running nothing."""
 
-    action: Literal["delete", "retry", "dead_letter"]
+    action: Literal["delete", "retry", "dead_letter", "defer"]
     visibility_timeout: int = 0
     reason: str | None = None
     error: BaseException | None = None

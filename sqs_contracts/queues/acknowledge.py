@@ -10,10 +10,13 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
 from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
+from sqs_contracts.queues.long_delay import hop
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
+from sqs_contracts.wire.message import Message
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,10 @@ class AckTarget(JobSource, Protocol):
     @property
     def settings(self) -> QueueSettingsView:
         """The queue's settings."""
+        ...
+
+    def after_delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Called with messages once deleted (their S3 payloads may go now, never before)."""
         ...
 
 
@@ -122,6 +129,8 @@ def delete_messages(
         entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
         response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
         retry.extend(_retryable_failures(queue, "DeleteMessageBatch", response, chunk))
+        failed = {str(f.get("Id")) for f in response.get("Failed", [])}
+        queue.after_delete([m for i, m in enumerate(chunk) if str(i) not in failed])
     return retry
 
 
@@ -161,6 +170,8 @@ def dead_letter(
     Returns False (and leaves the message alone) when the queue has no dead-letter queue.
     """
     url = dead_letter_url(queue)
+    # The copy carries the pointer, not the payload, and its S3 object is kept for it.
+    message = Message.of(message).as_sent()
     message_id = message.get("MessageId")
     if url is None:
         logger.error(
@@ -199,10 +210,14 @@ def dead_letter(
 def acknowledge(
     queue: AckTarget, message: Mapping[str, Any], outcome: Outcome, sink: AckSink
 ) -> None:
-    """Apply one outcome: delete a success; dead-letter when asked (falling back to the
-    backoff when that fails); give any other failure its backoff."""
+    """Apply one outcome: delete a success; re-send a deferred message, then delete it;
+    dead-letter when asked (falling back to the backoff when that fails); give any other
+    failure its backoff."""
     if outcome.action == "delete":
         sink.delete(queue, message)
+        return
+    if outcome.action == "defer":
+        defer(queue, message, outcome.visibility_timeout, sink)
         return
     if outcome.action == "dead_letter" and outcome.reason is not None:
         try:
@@ -215,6 +230,39 @@ def acknowledge(
     sink.change(queue, message, outcome.visibility_timeout)
     if queue.middleware:
         _tell_last_attempt(queue, message)
+
+
+def resend(queue: AckTarget, message: Mapping[str, Any], seconds: int) -> None:
+    """Send a long-delayed message again as it was sent (body, pointer, attributes), for the
+    next hop of the ``seconds`` left."""
+    sent = Message.of(message).as_sent()
+    kwargs: dict[str, Any] = {
+        "QueueUrl": queue.url,
+        "MessageBody": sent["Body"],
+        "DelaySeconds": hop(seconds),
+    }
+    attributes = sendable_attributes(sent)
+    if attributes:
+        kwargs["MessageAttributes"] = attributes
+    queue.session.send_message(**kwargs)
+
+
+def defer(queue: AckTarget, message: Mapping[str, Any], seconds: int, sink: AckSink) -> None:
+    """Re-send a message received before its not-before time, then delete the original
+    (keeping its S3 payload, which the copy points to). When the send fails, the original
+    stays hidden for as long as it may, and is deferred again when it returns."""
+    try:
+        resend(queue, message, seconds)
+    except Exception:
+        logger.exception(
+            "re-sending long-delayed message %s of queue %s failed; it returns later",
+            message.get("MessageId"),
+            queue.name,
+            extra={"queue": queue.name, "message_id": message.get("MessageId")},
+        )
+        sink.change(queue, message, min(seconds, MAX_VISIBILITY_TIMEOUT))
+        return
+    sink.delete(queue, Message.of(message).as_sent())
 
 
 def _tell_last_attempt(queue: AckTarget, message: Mapping[str, Any]) -> None:
@@ -249,7 +297,8 @@ def settle(
     batch = BatchProcessingResult(queue.name)
     sink = _BatchSink()
     for message, outcome in zip(messages, outcomes, strict=True):
-        batch.update_with_message(message, outcome.success)
+        if outcome.action != "defer":  # nothing ran: neither a success nor a failure
+            batch.update_with_message(message, outcome.success)
         acknowledge(queue, message, outcome, sink)
     delete_messages(queue, sink.deletes)
     change_visibility(queue, sink.changes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -17,7 +18,9 @@ from sqs_contracts.dispatch.dispatcher import dispatch
 from sqs_contracts.dispatch.results import BatchProcessingResult, ProcessingResult
 from sqs_contracts.queues.acknowledge import delete_messages, settle
 from sqs_contracts.queues.async_processing import AsyncProcessing
+from sqs_contracts.queues.long_delay import delay_until
 from sqs_contracts.queues.management import QueueSettings
+from sqs_contracts.queues.offload import S3Offload
 from sqs_contracts.queues.ports import QueueHost
 from sqs_contracts.queues.send_hooks import announce, send_one
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
@@ -62,6 +65,8 @@ class GenericQueue(AsyncProcessing):
         self.processor_maker = env.processor_maker
         self.describe_endpoint = env.describe_endpoint
         self.middleware = env.middleware
+        self.large_payloads: S3Offload | None = env.large_payloads
+        """Where this queue stores bodies too large for SQS and reads pointers from."""
         self.backoff_policy: BackoffPolicy = backoff_policy or env.backoff_policy
         self.batching_policy = batching_policy or NoBatching()
         self.dead_letter_invalid = dead_letter_invalid
@@ -142,6 +147,12 @@ class GenericQueue(AsyncProcessing):
         """The redrive policy's ``maxReceiveCount`` once the settings were read, else None."""
         return self._settings.max_receive_count if self._settings is not None else None
 
+    def now(self) -> float:
+        """The epoch time long delays count from: the session's clock when it has one
+        (``MemorySession``), else the system's."""
+        clock = getattr(self.session, "clock", None)
+        return float(clock.time()) if clock is not None else time.time()
+
     def contract_of(self, job_name: str | None) -> type[BaseModel] | None:
         """The contract class of a job name on this queue, when known (for middleware)."""
         return None
@@ -158,6 +169,11 @@ class GenericQueue(AsyncProcessing):
     ) -> OutgoingMessage:
         """Check a message against the queue (size, FIFO rules) and set its send options."""
         settings = self.settings
+        if delay_seconds is not None and delay_seconds > MAX_DELAY_SECONDS and not settings.fifo:
+            delay_until(message, self.now() + delay_seconds, self.name)
+            delay_seconds = message.delay_seconds
+        if self.large_payloads is not None:
+            self.large_payloads.offload(message, self.name, settings.max_message_size)
         if message.size > settings.max_message_size:
             raise MessageTooLarge(
                 message.job_name, self.name, message.size, settings.max_message_size
@@ -168,9 +184,9 @@ class GenericQueue(AsyncProcessing):
                     f"job {message.job_name!r}: queue {self.name!r} is FIFO and SQS refuses "
                     f"per-message delays there; set DelaySeconds on the queue instead"
                 )
-            if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
+            if delay_seconds < 0:
                 raise QueueConfigError(
-                    f"job {message.job_name!r}: delay_seconds must be 0..900, got {delay_seconds}"
+                    f"job {message.job_name!r}: delay_seconds must be >= 0, got {delay_seconds}"
                 )
             message.delay_seconds = None if settings.fifo else int(delay_seconds)
         if settings.fifo:
@@ -189,6 +205,15 @@ class GenericQueue(AsyncProcessing):
 
     def send(self, message: OutgoingMessage) -> str | None:
         """Send a prepared message now, or buffer it when a batch block is open."""
+        if message.offloaded is None or self.large_payloads is None:
+            return self._send(message)
+        try:
+            return self._send(message)
+        except BaseException:
+            self.large_payloads.discard(message)
+            raise
+
+    def _send(self, message: OutgoingMessage) -> str | None:
         buffer = self.send_buffer
         if buffer.is_batching(self.name):
             buffer.add(self, message)
@@ -218,7 +243,10 @@ class GenericQueue(AsyncProcessing):
             MessageAttributeNames=["All"],
         )
         url = self._url
-        return [Message(m, url) for m in response.get("Messages", ())]
+        messages = [Message(m, url) for m in response.get("Messages", ())]
+        if self.large_payloads is not None:
+            messages = [self.large_payloads.resolve(m) for m in messages]
+        return messages
 
     def receive(self, count: int, wait_seconds: int = 0) -> list[Message]:
         """Receive up to ``count`` messages: one receive, then (past ten) more without waiting
@@ -268,6 +296,11 @@ class GenericQueue(AsyncProcessing):
             shutdown_policy.update_state(result)
             if shutdown_policy.need_shutdown():
                 return
+
+    def after_delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Called with the messages just deleted: their payload objects in S3 go too."""
+        if self.large_payloads is not None:
+            self.large_payloads.after_delete(messages)
 
     def drain_queue(self, wait_seconds: int = 0) -> int:
         """Delete every message without processing it; return how many were deleted."""

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqs_contracts.dispatch.backoff import BackoffPolicy
 from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.processor import Processor
+from sqs_contracts.queues.offload import S3Offload
 from sqs_contracts.queues.send_buffer import SendBuffer
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.wire.codecs import Codec
@@ -58,6 +59,11 @@ class QueueHost(Protocol):
     @property
     def middleware(self) -> MiddlewareChain:
         """The middleware called around sends and jobs."""
+        ...
+
+    @property
+    def large_payloads(self) -> S3Offload | None:
+        """Where bodies too large for SQS are stored, if anywhere."""
         ...
 
     @property

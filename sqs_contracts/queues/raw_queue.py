@@ -21,9 +21,14 @@ class RawQueue(GenericQueue):
 
     receive_attributes = ("All",)  # a raw processor may read any of them
 
-    def __init__(self, env: QueueHost, name: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, env: QueueHost, name: str, *args: Any, offload: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(env, name, *args, **kwargs)
         self.processor: Callable[[Mapping[str, Any]], Any] | None = None
+        if not offload:
+            # Raw bodies pass untouched unless asked: a pointer reaches the processor as is.
+            self.large_payloads = None
 
     def raw_processor(self) -> Callable[[_F], _F]:
         """Decorate the function that receives each raw message; returns the function."""

@@ -215,8 +215,8 @@ class EventLoopThread(Generic[_U]):
             failed = ProcessingResult(False, error=exc)
             self._complete(unit, [outcome_of(queue, m, failed) for m in unit.messages])
             raise
-        if any(o.action == "dead_letter" for o in outcomes):
-            # Dead-lettering sends and deletes at once: a round trip off the loop.
+        if any(o.action in ("dead_letter", "defer") for o in outcomes):
+            # Dead-lettering and deferring send at once: a round trip off the loop.
             await call_in_thread(self._complete, unit, outcomes)
         else:
             self._complete(unit, outcomes)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqs_contracts.dispatch.dispatcher import dispatch
-from sqs_contracts.queues.acknowledge import change_visibility, dead_letter
+from sqs_contracts.dispatch.results import Outcome
+from sqs_contracts.queues.acknowledge import change_visibility, dead_letter, resend
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.job_queue import JobQueue
 from sqs_contracts.queues.raw_queue import RawQueue
@@ -311,13 +312,20 @@ class LambdaRunner:
     def _run_unit(self, unit: _Unit, invocation: _Invocation) -> bool:
         """Dispatch one unit and report its outcomes; True when every record settled."""
         queue = unit.queue
-        outcomes = dispatch(queue, [message for _, message in unit.entries])
+        offload = queue.large_payloads
+        # Pointers are resolved; their objects stay, as Lambda deletes the messages itself.
+        messages = [m if offload is None else offload.resolve(m) for _, m in unit.entries]
+        outcomes = dispatch(queue, messages)
         settled = True
         for (index, message), outcome in zip(unit.entries, outcomes, strict=True):
-            if outcome.success or (
-                outcome.action == "dead_letter"
-                and outcome.reason is not None
-                and _dead_letter(queue, message, outcome.reason)
+            if (
+                outcome.success
+                or (outcome.action == "defer" and _resend(queue, message, outcome))
+                or (
+                    outcome.action == "dead_letter"
+                    and outcome.reason is not None
+                    and _dead_letter(queue, message, outcome.reason)
+                )
             ):
                 invocation.settle(index)
             else:
@@ -355,6 +363,16 @@ def _dead_letter(queue: GenericQueue, message: Message, reason: str) -> bool:
             extra={"queue": queue.name, "message_id": message.message_id},
         )
         return False
+
+
+def _resend(queue: GenericQueue, message: Message, outcome: Outcome) -> bool:
+    """Send a long-delayed record again for the time left; False when that failed."""
+    try:
+        resend(queue, message, outcome.visibility_timeout)
+    except Exception:  # reported failed instead: it returns after its backoff
+        logger.exception("re-sending long-delayed message %s failed", message.message_id)
+        return False
+    return True
 
 
 def make_handler(

@@ -317,7 +317,8 @@ class Worker:
         """Count a run and tell the policy (under the holdings lock)."""
         done = BatchProcessingResult(unit.queue.name)
         for message, outcome in zip(unit.messages, outcomes, strict=True):
-            done.update_with_message(message, outcome.success)
+            if outcome.action != "defer":  # re-sent for later, nothing ran
+                done.update_with_message(message, outcome.success)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
         self._policy.update_state(done)

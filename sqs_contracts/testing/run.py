@@ -146,6 +146,8 @@ def run_until_idle(
     lock = threading.Lock()
 
     def record(queue: GenericQueue, message: Any, outcome: Outcome) -> None:
+        if outcome.action == "defer":  # a long delay re-sent for later: nothing ran
+            return
         received = Message.of(message)
         try:
             task = decode_task(queue, received)

@@ -18,11 +18,14 @@ from sqs_contracts.wire.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
 from sqs_contracts.wire.context import JobContext
 from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
 from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
+from sqs_contracts.wire.payload_pointer import PayloadPointer
 
 JOB_NAME = "JobName"
 CONTENT_TYPE = "ContentType"
 JOB_CONTEXT = "JobContext"
 CONTRACT_VERSION = "ContractVersion"
+NOT_BEFORE = "NotBefore"
+"""Number attribute: the epoch second before which a long-delayed job must not run."""
 INVALID_REASON = "InvalidReason"
 """Set on a message moved to a dead-letter queue because it could not be decoded."""
 
@@ -67,6 +70,8 @@ class OutgoingMessage:
     """True when it goes out in a ``SendMessageBatch`` request rather than on its own."""
     state: dict[str, Any] = field(default_factory=dict, compare=False)
     """Scratch space for middleware, from ``before_send`` to ``after_send``."""
+    offloaded: PayloadPointer | None = None
+    """Where the body was stored when it was too large for SQS (the body is the pointer)."""
 
     def send_kwargs(self) -> dict[str, Any]:
         """The ``SendMessage`` parameters (without ``QueueUrl``)."""
@@ -199,10 +204,23 @@ def job_name_of(message: Mapping[str, Any]) -> str | None:
     return _attribute(message, JOB_NAME)
 
 
+def not_before_of(message: Mapping[str, Any]) -> float | None:
+    """The ``NotBefore`` epoch time of a long-delayed message, if it has a valid one."""
+    value = _attribute(message, NOT_BEFORE)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def decode_message(
     message: Mapping[str, Any], allowed_content_types: Collection[str]
 ) -> ReceivedJob:
     """Decode a received message; raise :class:`InvalidMessage` saying why it cannot be."""
+    payload_error = getattr(message, "payload_error", None)
+    if payload_error is not None:
+        # A pointer whose payload could not be read: invalid, or a transient S3 failure.
+        raise payload_error
     job_name = _attribute(message, JOB_NAME)
     if job_name is None:
         raise InvalidMessage("message has no JobName attribute: not a job of this library")

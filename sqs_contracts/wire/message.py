@@ -10,18 +10,42 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
+from sqs_contracts.wire.payload_pointer import PayloadPointer
+
 _EMPTY: Mapping[str, Any] = {}
 
 
 class Message(Mapping[str, Any]):
     """A received SQS message: SQS's keys as a read-only mapping, and boto3's attribute names."""
 
-    __slots__ = ("_data", "queue_url")
+    __slots__ = ("_data", "payload_error", "pointer", "queue_url")
 
-    def __init__(self, data: Mapping[str, Any], queue_url: str | None = None) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        queue_url: str | None = None,
+        *,
+        pointer: PayloadPointer | None = None,
+        payload_error: Exception | None = None,
+    ) -> None:
         self._data: Mapping[str, Any] = data
         self.queue_url = queue_url
         """The URL of the queue it was received from, when known."""
+        self.pointer = pointer
+        """Where the body was stored in S3, when it came as a pointer and was resolved."""
+        self.payload_error = payload_error
+        """Why the body of a pointer message could not be read (the message is then invalid)."""
+
+    def as_sent(self) -> Message:
+        """The message as it is on the queue: the pointer body and size attribute of a
+        resolved payload, and no pointer remembered (so deleting it keeps the S3 object)."""
+        pointer = self.pointer
+        if pointer is None:
+            return self
+        data = dict(self._data)
+        data["Body"] = pointer.body()
+        data["MessageAttributes"] = {**self.message_attributes, **pointer.attributes()}
+        return Message(data, self.queue_url)
 
     @classmethod
     def of(cls, message: Mapping[str, Any], queue_url: str | None = None) -> Message:
