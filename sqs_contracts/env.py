@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
+from datetime import datetime
 from typing import Any, Literal, TypeVar, cast, overload
 
 from pydantic import BaseModel
@@ -32,7 +33,7 @@ from sqs_contracts.queues.shutdown_policies import NeverShutdown, ShutdownPolicy
 from sqs_contracts.runners.lambda_handler import make_handler
 from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY, Worker
 from sqs_contracts.sessions.base import SQSSession
-from sqs_contracts.sessions.boto import BotoSession
+from sqs_contracts.sessions.boto import make_session
 from sqs_contracts.sessions.errors import QueueConfigError
 from sqs_contracts.wire.codecs import (
     CONTENT_TYPES_CODECS,
@@ -55,16 +56,6 @@ def current_env(env: SQSEnv | None = None, subject: object = None) -> SQSEnv:
     found = binding.current_producer(env, subject)
     assert isinstance(found, SQSEnv)
     return found
-
-
-def _make_session(
-    session: Any, sqs_client: Any, endpoint_url: str | None, region_name: str | None, **config: Any
-) -> SQSSession:
-    if sqs_client is not None:
-        return BotoSession(sqs_client)
-    if isinstance(session, SQSSession):
-        return session
-    return BotoSession.create(session, endpoint_url=endpoint_url, region_name=region_name, **config)
 
 
 class SQSEnv:
@@ -99,7 +90,7 @@ class SQSEnv:
     ) -> None:
         # ``sqs_resource`` is accepted for sqs-workers compatibility; the client is enough.
         del sqs_resource
-        self.session: SQSSession = _make_session(
+        self.session: SQSSession = make_session(
             session,
             sqs_client,
             endpoint_url,
@@ -305,6 +296,7 @@ class SQSEnv:
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """Encode and send a contract instance; returns the MessageId (None when batching)."""
         cls = _contract(task)
@@ -317,6 +309,7 @@ class SQSEnv:
             group_id=group_id,
             deduplication_id=deduplication_id,
             version=cls.__task_version__,
+            eta=eta,
         )
 
     def run_task(self, task: BaseModel) -> Any:
@@ -347,6 +340,7 @@ class SQSEnv:
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """``send_task`` for coroutines: checked at the call, sent off the event loop."""
         cls = _contract(task)
@@ -358,6 +352,7 @@ class SQSEnv:
             group_id=group_id,
             deduplication_id=deduplication_id,
             version=cls.__task_version__,
+            eta=eta,
         )
 
     def abatch(self) -> AbstractAsyncContextManager[None]:

@@ -17,6 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -35,6 +36,7 @@ class Producer(Protocol):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """Encode and send a contract instance; returns the MessageId (None when batching)."""
         ...
@@ -47,6 +49,7 @@ class Producer(Protocol):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """``send_task`` for coroutines: checked at the call, sent off the event loop."""
         ...

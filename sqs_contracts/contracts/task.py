@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
@@ -66,14 +67,19 @@ class Task(BaseModel):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
-        """Enqueue this job; returns the SQS MessageId (``None`` inside a batch block)."""
+        """Enqueue this job; returns the SQS MessageId (``None`` inside a batch block).
+
+        ``delay_seconds`` or ``eta`` (a naive one is UTC) may pass SQS's 15 minutes on
+        standard queues."""
         return current_producer(env, self).send_task(
             self,
             delay_seconds=delay_seconds,
             group_id=group_id,
             deduplication_id=deduplication_id,
             content_type=content_type,
+            eta=eta,
         )
 
     async def adelay(
@@ -84,6 +90,7 @@ class Task(BaseModel):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         content_type: str | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """:meth:`delay` for coroutines: the request is made off the event loop."""
         return await current_producer(env, self).asend_task(
@@ -92,6 +99,7 @@ class Task(BaseModel):
             group_id=group_id,
             deduplication_id=deduplication_id,
             content_type=content_type,
+            eta=eta,
         )
 
     def run(self, *, env: Producer | None = None) -> Any:

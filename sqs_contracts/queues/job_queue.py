@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import ParamSpec
@@ -16,7 +17,9 @@ from sqs_contracts.dispatch.results import SUCCESS, ProcessingResult
 from sqs_contracts.queues.async_send import asend, resolve
 from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.function_api import AsyncTask, connect_function
+from sqs_contracts.queues.long_delay import seconds_until
 from sqs_contracts.queues.ports import QueueHost
+from sqs_contracts.sessions.errors import QueueConfigError
 from sqs_contracts.wire.context import JobContext
 from sqs_contracts.wire.envelope import OutgoingMessage, encode_job, job_message
 
@@ -67,8 +70,10 @@ class JobQueue(GenericQueue):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         version: int | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """Encode a validated payload with the env's codec and context, check it and send it."""
+        delay_seconds = self._delay_of(job_name, delay_seconds, eta)
         return self.send(
             self.encode_payload(
                 job_name, payload, content_type, delay_seconds, group_id, deduplication_id, version
@@ -85,13 +90,26 @@ class JobQueue(GenericQueue):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         version: int | None = None,
+        eta: datetime | None = None,
     ) -> str | None:
         """:meth:`send_payload` for coroutines: checked at the call, sent off the event loop."""
+        delay_seconds = self._delay_of(job_name, delay_seconds, eta)
         await resolve(self)
         message = self.encode_payload(
             job_name, payload, content_type, delay_seconds, group_id, deduplication_id, version
         )
         return await asend(self, message)
+
+    def _delay_of(
+        self, job_name: str, delay_seconds: int | None, eta: datetime | None
+    ) -> int | None:
+        if eta is None:
+            return delay_seconds
+        if delay_seconds is not None:
+            raise QueueConfigError(
+                f"job {job_name!r} for queue {self.name!r}: give delay_seconds or eta, not both"
+            )
+        return seconds_until(eta, self.now())
 
     def encode_payload(
         self,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from sqs_contracts.sessions.base import Response
+from sqs_contracts.sessions.base import Response, SQSSession
 from sqs_contracts.sessions.errors import translate
 
 if TYPE_CHECKING:
@@ -190,3 +190,15 @@ class BotoSession:
     def purge_queue(self, *, QueueUrl: str) -> Response:
         """Delete every message in a queue."""
         return self._call("PurgeQueue", "purge_queue", {"QueueUrl": QueueUrl})
+
+
+def make_session(
+    session: Any, sqs_client: Any, endpoint_url: str | None, region_name: str | None, **config: Any
+) -> SQSSession:
+    """The session an env was given: an ``SQSSession`` as is, a boto3 client or
+    ``boto3.Session`` wrapped (built on first use), or boto3's default session."""
+    if sqs_client is not None:
+        return BotoSession(sqs_client)
+    if isinstance(session, SQSSession):
+        return session
+    return BotoSession.create(session, endpoint_url=endpoint_url, region_name=region_name, **config)

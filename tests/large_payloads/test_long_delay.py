@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from backends import Backend
 
@@ -162,3 +164,26 @@ def test_a_20_minute_delay_on_a_server_with_a_shortened_hop(
         assert resend["MessageAttributes"] == first["MessageAttributes"]
     assert parse_pointer(first["MessageBody"]).key == key
     assert stack.keys() == []
+
+
+def test_eta_is_a_delay_until_that_time_on_the_queue_clock() -> None:
+    clock = ManualClock()
+    env, recorder = _memory_env(clock)
+    ran_at: list[float] = []
+    env.handler(Small)(lambda task: ran_at.append(clock.time()))
+    eta = datetime.fromtimestamp(clock.time() + 3000, tz=timezone.utc)
+
+    Small(n=2).delay(env=env, eta=eta)
+    (first,) = recorder.made("send_message")
+    assert first["DelaySeconds"] == 900
+    assert float(first["MessageAttributes"][NOT_BEFORE]["StringValue"]) == eta.timestamp()
+
+    queue = env.queue("reports")
+    while clock.time() <= eta.timestamp():
+        queue.process_batch()
+        clock.advance(30)
+    queue.process_batch()
+    assert len(ran_at) == 1
+    assert eta.timestamp() <= ran_at[0] < eta.timestamp() + 30
+    with pytest.raises(QueueConfigError, match="delay_seconds or eta, not both"):
+        Small(n=3).delay(env=env, eta=eta, delay_seconds=5)
