@@ -68,6 +68,23 @@ class Heartbeat:
                 continue
             extension = int(min(timeout, MAX_VISIBILITY_TIMEOUT - age))
             due.setdefault(unit.queue, []).append((unit, extension))
+        self._extend(due, now)
+
+    def cover(self, until: float) -> None:
+        """Extend every held unit whose visibility ends before ``until`` past it by its
+        timeout, at once: a clock is about to jump there (a test's ManualClock)."""
+        now = self.clock()
+        due: dict[GenericQueue, list[tuple[Unit, int]]] = {}
+        for unit in self.holdings.snapshot():
+            if unit.visible_at > until:
+                continue
+            timeout = unit.queue.settings.visibility_timeout
+            age = now - unit.received_at
+            extension = int(min(until - now + timeout, MAX_VISIBILITY_TIMEOUT - age))
+            due.setdefault(unit.queue, []).append((unit, extension))
+        self._extend(due, now)
+
+    def _extend(self, due: dict[GenericQueue, list[tuple[Unit, int]]], now: float) -> None:
         for queue, units in due.items():
             entries: list[tuple[Mapping[str, Any], int]] = [
                 (message, extension) for unit, extension in units for message in unit.messages

@@ -191,6 +191,14 @@ class Holdings:
             if due:
                 self._work.notify(len(due))
 
+    def waiting_until(self) -> float | None:
+        """When the only units held wait for an in-place retry (nothing running or ready):
+        the time the first is due; else None."""
+        with self._lock:
+            if self._ready or not self._retrying or any(u.started for u in self.held):
+                return None
+            return min(u.due for u in self._retrying if u.due is not None)
+
     def finish(self, unit: Unit, success: bool, after: Callable[[], None]) -> list[Unit]:
         """Let go of a finished unit; return the units of its FIFO group to release (when it
         failed, they must not run before its retry). ``after`` runs under the lock."""

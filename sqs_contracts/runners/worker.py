@@ -93,6 +93,7 @@ class Worker:
         handle_signals: bool = True,
         clock: Callable[[], float] | None = None,
         on_outcome: Callable[[GenericQueue, Message, Outcome], None] | None = None,
+        on_waiting: Callable[[float, list[Message]], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -110,8 +111,12 @@ class Worker:
         self.grace_period = grace_period
         self.heartbeat = heartbeat
         self.on_outcome = on_outcome
-        """Called with each dispatched message's outcome once it is handed to the acker; it
-        must not raise."""
+        """Called with each dispatched message's outcome once it is handed to the acker (or
+        kept for a FIFO retry in place); it must not raise."""
+        self.on_waiting = on_waiting
+        """Called when the worker holds only FIFO heads waiting for their in-place retry (and
+        their followers), with the time the first is due on its clock and the held messages,
+        whose visibility was extended past it: a test's ManualClock can move there."""
         self.handle_signals = handle_signals
         # MemorySession's clock, so a ManualClock drives the heartbeat as it drives SQS time.
         session_time = getattr(getattr(env.session, "clock", None), "time", None)
@@ -205,7 +210,7 @@ class Worker:
         for thread in [*handlers, *threads]:
             thread.start()
         try:
-            self._supervise(acker)
+            self._supervise(acker, heartbeat)
         finally:
             try:
                 self._shut_down(acker, heartbeat, threads)
@@ -216,7 +221,7 @@ class Worker:
             raise self._error
         return self.stats
 
-    def _supervise(self, acker: Acker) -> None:
+    def _supervise(self, acker: Acker, heartbeat: Heartbeat) -> None:
         """Until stopped: run due retries; when idle, tell the policy and flush acks."""
         holdings = self._holdings
         while not self._stop.wait(0.05):
@@ -228,6 +233,10 @@ class Worker:
                 )
                 self.stop()
                 return
+            if self.on_waiting is not None and (due := holdings.waiting_until()) is not None:
+                heartbeat.cover(due)  # what the held heads' visibility must outlast
+                held = [m for unit in holdings.snapshot() for m in unit.messages]
+                self.on_waiting(due, held)
             holdings.promote_due(self.clock())
             with holdings.lock:
                 # While jobs run there is nothing to report: an idle timer must not fire
@@ -300,14 +309,13 @@ class Worker:
         kept = False
         try:
             kept = bool(outcomes) and self._retry_in_place(unit, outcomes)
-            if kept:
-                return
             for message, outcome in zip(unit.messages, outcomes, strict=True):
-                try:
-                    acknowledge(queue, message, outcome, acker)
-                except Exception:  # the message then returns when its visibility ends
-                    logger.exception("acknowledging a message of queue %s failed", queue.name)
-                if self.on_outcome is not None:
+                if not kept:
+                    try:
+                        acknowledge(queue, message, outcome, acker)
+                    except Exception:  # the message then returns when its visibility ends
+                        logger.exception("acknowledging a message of queue %s failed", queue.name)
+                if self.on_outcome is not None:  # an in-place retry is a retry too
                     self.on_outcome(queue, message, outcome)
         finally:
             if not kept:

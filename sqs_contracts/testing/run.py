@@ -95,6 +95,16 @@ class _UntilIdle:
                 tracker.wake()
         return False
 
+    def wait_until(self, due: float, held: list[Any]) -> None:
+        """The worker holds only FIFO heads waiting to be retried in place (their visibility
+        extended past ``due``): move a manual clock to the first one's time instead of
+        waiting. The extension settled nothing: the held messages are still unacknowledged."""
+        clock = self.tracker.clock
+        self.tracker.hold(str(m["ReceiptHandle"]) for m in held)
+        with self.tracker.lock:
+            if isinstance(clock, ManualClock) and due > clock.time():
+                clock.set(due)
+
     def next_due(self) -> float | None:
         """When the next message of the queues can be received (0.0 for now on a session
         without a clock); None when they are all empty."""
@@ -178,6 +188,7 @@ def run_until_idle(
             heartbeat=not isinstance(tracker.clock, ManualClock),
             handle_signals=False,
             on_outcome=record,
+            on_waiting=policy.wait_until,
         )
         try:
             worker.run(*names, shutdown_policy=policy)

@@ -46,6 +46,12 @@ class TrackingSession:
         """No call in progress and every received message acknowledged (hold ``lock``)."""
         return not self._calls and not self._unacknowledged
 
+    def hold(self, handles: Iterable[str]) -> None:
+        """Count messages as unacknowledged again: the worker still holds them after a
+        visibility change that only extended their visibility."""
+        with self.lock:
+            self._unacknowledged.update(handles)
+
     def wake(self) -> None:
         """Make waiting receives ask the session again (something may be visible now)."""
         with self.lock:
