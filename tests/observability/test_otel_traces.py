@@ -140,7 +140,8 @@ def test_a_batch_send_makes_one_span_per_request_and_gives_each_message_its_own_
 
     requests = otel.spans("send traced")
     creates = otel.spans("create traced")
-    assert [r.attributes["messaging.batch.message_count"] for r in requests] == [10, 2]
+    # Requests go out in parallel: the spans end in either order.
+    assert sorted(r.attributes["messaging.batch.message_count"] for r in requests) == [2, 10]
     assert {r.kind for r in requests} == {SpanKind.CLIENT}
     assert len(creates) == 12
     assert {c.kind for c in creates} == {SpanKind.PRODUCER}
