@@ -42,6 +42,9 @@ Message = Mapping[str, Any]
 DEFAULT_CONCURRENCY = 1
 """Handler threads of a worker when none is asked for, from ``env.worker()`` or the CLI."""
 
+MIN_RECEIVE = 5
+"""The fewest messages a receive loop asks for when the room is shared between loops."""
+
 EXIT_MARGIN = 1.0
 """Seconds past the grace period within which :meth:`Worker.run` returns, whatever polls
 are still open (what they return is left to its visibility timeout)."""
@@ -162,10 +165,13 @@ class Worker:
             on_fatal=self._fail,
         )
         heartbeat = Heartbeat(holdings, deadlines, self.clock, self._fail)
-        # Receives ask for chunks of the prefetch's size (so some messages wait ready when
-        # a handler finishes), and no more loops than the room has such chunks.
+        # Several receives in flight keep fast handlers fed at real latency: as many full
+        # receives of ten as the room holds, and at least two (of MIN_RECEIVE or more each,
+        # a receive costing at most 0.2 requests per job) where it holds that many.
         chunk = min(MAX_BATCH_ENTRIES, self.prefetch or holdings.limit)
-        per_queue = max(1, min(self.receivers, holdings.limit // (len(queues) * chunk)))
+        room = holdings.limit // len(queues)
+        fits = max(room // MAX_BATCH_ENTRIES, min(2, room // MIN_RECEIVE))
+        per_queue = max(1, min(self.receivers, fits))
         loops = len(queues) * per_queue
         receivers = [
             Receiver(
