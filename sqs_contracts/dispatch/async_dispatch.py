@@ -21,8 +21,10 @@ from sqs_contracts.dispatch.dispatcher import (
     Route,
     begin_jobs,
     call_raw,
+    checked,
     deferrals,
     end_jobs,
+    failed_call,
     job_runs,
     unknown_job,
 )
@@ -89,14 +91,8 @@ async def _guarded(
     try:
         results = await call()
     except Exception as exc:  # a processor bug fails its messages, never the runner
-        logger.exception("processing messages of queue %s raised", route.name)
-        return [ProcessingResult(False, error=exc)] * count
-    if len(results) != count:
-        logger.error(
-            "queue %s returned %d results for %d messages", route.name, len(results), count
-        )
-        return [ProcessingResult(False)] * count
-    return results
+        return failed_call(route, exc, count)
+    return checked(route, results, count)
 
 
 def jobs_are_async(processors: Mapping[str, Processor], messages: Sequence[Message]) -> bool:

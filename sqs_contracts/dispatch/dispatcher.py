@@ -154,8 +154,18 @@ def _guarded(
     try:
         results = call()
     except Exception as exc:  # a processor bug fails its messages, never the runner
-        logger.exception("processing messages of queue %s raised", route.name)
-        return [ProcessingResult(False, error=exc)] * count
+        return failed_call(route, exc, count)
+    return checked(route, results, count)
+
+
+def failed_call(route: Route, exc: Exception, count: int) -> list[ProcessingResult]:
+    """The results of messages whose processing raised: each failed with the exception."""
+    logger.exception("processing messages of queue %s raised", route.name)
+    return [ProcessingResult(False, error=exc)] * count
+
+
+def checked(route: Route, results: list[ProcessingResult], count: int) -> list[ProcessingResult]:
+    """A queue's results, or failures when it returned another number than it was given."""
     if len(results) != count:
         logger.error(
             "queue %s returned %d results for %d messages", route.name, len(results), count

@@ -13,9 +13,8 @@ import functools
 import weakref
 from typing import Protocol
 
-from sqs_contracts.queues.batch_requests import BatchTarget
 from sqs_contracts.queues.send_buffer import SendBuffer
-from sqs_contracts.queues.send_hooks import send_one
+from sqs_contracts.queues.send_hooks import BatchTarget, send_one
 from sqs_contracts.sessions.base import SQSSession
 from sqs_contracts.wire.envelope import OutgoingMessage
 

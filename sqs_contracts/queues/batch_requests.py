@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from sqs_contracts.dispatch.middleware import MiddlewareChain
-from sqs_contracts.queues.send_hooks import report_batch
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SQSSession
+from sqs_contracts.queues.send_hooks import BatchTarget, report_batch
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from sqs_contracts.sessions.errors import SendBatchError, error_code
 from sqs_contracts.wire.envelope import OutgoingMessage
 
@@ -24,30 +23,6 @@ SEND_RETRIES = 3
 
 Failure = dict[str, Any]
 """A ``Failed`` entry of SQS's answer, with the ``JobName`` of the message added."""
-
-
-class BatchTarget(Protocol):
-    """The queue a batch is sent to: its name, URL and session."""
-
-    @property
-    def name(self) -> str:
-        """The queue's name."""
-        ...
-
-    @property
-    def url(self) -> str:
-        """The queue URL."""
-        ...
-
-    @property
-    def session(self) -> SQSSession:
-        """The SQS session."""
-        ...
-
-    @property
-    def middleware(self) -> MiddlewareChain:
-        """The env's middleware, told of each request and each message's id."""
-        ...
 
 
 def chunk_messages(

@@ -20,7 +20,8 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqs_contracts.queues.batch_requests import BatchTarget, request_failure, send_entries
+from sqs_contracts.queues.batch_requests import request_failure, send_entries
+from sqs_contracts.queues.send_hooks import BatchTarget
 from sqs_contracts.queues.send_pool import SendPool
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from sqs_contracts.sessions.errors import QueueConfigError, SendBatchError

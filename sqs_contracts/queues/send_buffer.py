@@ -26,12 +26,12 @@ from typing import Any
 
 from sqs_contracts.queues.batch_requests import (
     SEND_RETRIES,
-    BatchTarget,
     chunk_messages,
     request_failure,
     send_batch,
 )
 from sqs_contracts.queues.coalescer import Coalescer, linger_of
+from sqs_contracts.queues.send_hooks import BatchTarget
 from sqs_contracts.queues.send_pool import SEND_THREADS, SendPool
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from sqs_contracts.sessions.errors import SendBatchError

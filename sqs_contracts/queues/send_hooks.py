@@ -24,8 +24,8 @@ class Batching(Protocol):
         ...
 
 
-class SendingQueue(Protocol):
-    """The queue a message is sent to."""
+class BatchTarget(Protocol):
+    """The queue a batch or a message is sent to: its name, URL, session and middleware."""
 
     @property
     def name(self) -> str:
@@ -44,8 +44,12 @@ class SendingQueue(Protocol):
 
     @property
     def middleware(self) -> MiddlewareChain:
-        """The env's middleware."""
+        """The env's middleware, told of each request and each message's id."""
         ...
+
+
+class SendingQueue(BatchTarget, Protocol):
+    """The queue a single message is sent to, which may be batching it instead."""
 
     @property
     def send_buffer(self) -> Batching:
