@@ -19,6 +19,14 @@ from sqs_contracts.queues.base import GenericQueue
 Message = Mapping[str, Any]
 
 
+@dataclass(slots=True)
+class _Turn:
+    """A receiver waiting for room: its own wake-up and the room it waits for."""
+
+    wake: threading.Condition
+    want: int
+
+
 @dataclass(eq=False)
 class Unit:
     """Messages handled together: one message, or a list for ``BatchMessages`` queues."""
@@ -42,11 +50,12 @@ class Holdings:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        # One lock, three conditions: handlers wait for work, receivers for room, and the
-        # shutdown for running jobs; each wakes only the threads that can act.
+        # One lock; handlers wait for work, receivers each for their turn at the room, and
+        # the shutdown for running jobs. A wake-up costs a thread switch per job at high
+        # rates, so each wakes only a thread that can act: the receiver at the head of the
+        # line when its room is there, and one handler at a time (which wakes the next).
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
-        self._room = threading.Condition(self._lock)
         self._quiet = threading.Condition(self._lock)
         self.held: set[Unit] = set()
         self._count = 0
@@ -56,7 +65,7 @@ class Holdings:
         self._busy_groups: set[tuple[str, str]] = set()
         self._retrying: list[Unit] = []
         self._idle_handlers = 0
-        self._turns: deque[object] = deque()
+        self._turns: deque[_Turn] = deque()
         self.closed = False
 
     @property
@@ -79,8 +88,17 @@ class Holdings:
 
     def _wake_all(self) -> None:
         self._work.notify_all()
-        self._room.notify_all()
+        for turn in self._turns:
+            turn.wake.notify()
         self._quiet.notify_all()
+
+    def _offer_room(self) -> None:
+        """Wake the receiver at the head of the line if it can reserve now (under the lock)."""
+        if self._turns:
+            head = self._turns[0]
+            room = self.limit - self._count - self._reserved
+            if room >= head.want or (room > 0 and self._idle_handlers and not self._ready):
+                head.wake.notify()
 
     def wake(self) -> None:
         """Wake every waiting thread so it looks at the stop flag."""
@@ -95,38 +113,39 @@ class Holdings:
         A receive waits for room for ``want`` messages (fewer, larger receives), unless a
         handler thread has nothing to do: then any room will do.
         """
-        ticket = object()
+        turn = _Turn(threading.Condition(self._lock), want)
         with self._lock:
             # First come, first served: a loop whose poll came back empty must not take the
             # room again ahead of a queue that has messages.
-            self._turns.append(ticket)
+            self._turns.append(turn)
             try:
                 while not (stop.is_set() or self.closed):
                     room = self.limit - self._count - self._reserved
                     starving = self._idle_handlers > 0 and not self._ready
-                    mine = self._turns[0] is ticket
+                    mine = self._turns[0] is turn
                     if mine and (room >= want or (room > 0 and starving)):
                         taken = min(want, room)
                         self._reserved += taken
                         return taken
-                    self._room.wait(0.5)
+                    # The timeout only bounds how late a stop set without wake() is seen.
+                    turn.wake.wait(0.5)
             finally:
-                self._turns.remove(ticket)
-                self._room.notify_all()
+                self._turns.remove(turn)
+                self._offer_room()
         return 0
 
     def unreserve(self, count: int) -> None:
         """Give back a reservation whose receive failed."""
         with self._lock:
             self._reserved -= count
-            self._room.notify_all()
+            self._offer_room()
 
     def add(self, units: Sequence[Unit], reserved: int) -> bool:
         """Hold received units in place of a reservation; False (nothing held) when closed."""
         with self._lock:
             self._reserved -= reserved
             if self.closed:
-                self._room.notify_all()
+                self._offer_room()
                 return False
             for unit in units:
                 self.held.add(unit)
@@ -139,8 +158,9 @@ class Holdings:
                 if key not in self._busy_groups:
                     self._busy_groups.add(key)
                     self._ready.append(self._groups[key].popleft())
-            self._work.notify(len(units))
-            self._room.notify_all()
+            if self._ready:
+                self._work.notify()  # the handler taking a unit wakes the next one
+            self._offer_room()  # a receive that got fewer than it reserved leaves room
             return True
 
     # -- work ----------------------------------------------------------------------------------
@@ -148,10 +168,10 @@ class Holdings:
     def take(self, stop: threading.Event) -> Unit | None:
         """Wait for a unit to run and mark it started; None when the worker stops."""
         with self._lock:
+            self._idle_handlers += 1
             if not self._ready:
                 # An idle handler lets a receive go out for whatever room there is.
-                self._room.notify_all()
-            self._idle_handlers += 1
+                self._offer_room()
             while not self._ready and not (stop.is_set() or self.closed):
                 self._work.wait()
             self._idle_handlers -= 1
@@ -159,6 +179,8 @@ class Holdings:
                 return None
             unit = self._ready.popleft()
             unit.started = True
+            if self._ready:
+                self._work.notify()
             return unit
 
     def followers(self, unit: Unit) -> int:
@@ -189,7 +211,7 @@ class Holdings:
                 unit.due = None
                 self._ready.appendleft(unit)
             if due:
-                self._work.notify(len(due))
+                self._work.notify()
 
     def waiting_until(self) -> float | None:
         """When the only units held wait for an in-place retry (nothing running or ready):
@@ -220,7 +242,7 @@ class Holdings:
                 else:
                     self._busy_groups.discard(key)
                     self._groups.pop(key, None)
-            self._room.notify_all()
+            self._offer_room()
             if not self.held:
                 self._quiet.notify_all()
         return released

@@ -106,6 +106,10 @@ class Receiver:
                 messages = queue.receive(count, self.wait_seconds)
             except Exception as exc:
                 self.holdings.unreserve(count)
+                if self.stop.is_set():
+                    # The worker stopped during the poll (run() may have returned and the
+                    # endpoint gone): nothing is lost and nothing is left to retry.
+                    return
                 if is_fatal(exc):
                     self.on_fatal(exc, queue)
                     return

@@ -30,7 +30,7 @@ from sqs_contracts.runners.retry import retry_delay
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown
 
 from .contracts import BatchJob, Job, OrderJob
-from .faults import FaultySession
+from .faults import FaultySession, transient
 from .helpers import after, counts, receive_all, run_worker, wait_for
 
 
@@ -418,3 +418,32 @@ def test_a_receive_asks_for_no_more_than_the_room_left(caplog: pytest.LogCapture
     run_worker(env, "jobs", policy=after(10), prefetch=2, concurrency=1)
     assert asked
     assert max(asked) <= 3
+
+
+def test_a_poll_failing_after_the_worker_stopped_ends_its_loop_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env, session, _ = _env()
+    create_standard_queue(env, "jobs")
+    env.handler(Job)(lambda task: None)
+    polling, gone = threading.Event(), threading.Event()
+
+    def poll_until_the_endpoint_is_gone(kwargs: dict[str, Any]) -> None:
+        polling.set()
+        gone.wait(20)
+        raise transient("receive_message")
+
+    session.faults["receive_message"] = poll_until_the_endpoint_is_gone
+    thread, results, worker = _in_thread(env, "jobs", grace_period=0.1)
+    assert polling.wait(10)
+    worker.stop()
+    thread.join(10)
+    assert results, results
+    assert not isinstance(results[0], BaseException), results
+    loops = [t for t in threading.enumerate() if t.name == "sqs-receive-jobs"]
+    with caplog.at_level(logging.WARNING):
+        gone.set()  # the poll still open at exit fails, as when the endpoint went away
+        for loop in loops:
+            loop.join(10)
+    assert not any(loop.is_alive() for loop in loops)
+    assert not [r for r in caplog.records if "receive from queue" in r.getMessage()]
