@@ -264,6 +264,11 @@ class Holdings:
         with self._lock:
             return not self.held
 
+    def receiving(self) -> bool:
+        """True while a receive is in flight (its room reserved)."""
+        with self._lock:
+            return self._reserved > 0
+
     def count(self) -> int:
         """Messages held now, receives in flight counted at what they asked for."""
         with self._lock:

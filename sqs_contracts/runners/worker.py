@@ -78,6 +78,10 @@ class WorkerStats:
     released: int = 0
     abandoned: int = 0
     queues: list[str] = field(default_factory=list)
+    handler_threads: int = 0
+    receive_loops: int = 0
+    hold_limit: int = 0
+    """The most messages held at once (running, waiting, and asked for by receives)."""
 
 
 class Worker:
@@ -189,6 +193,7 @@ class Worker:
             for queue in queues
             for _ in range(per_queue)
         ]
+        self.stats.receive_loops, self.stats.hold_limit = loops, holdings.limit
         restore = self._signals.install() if self.handle_signals else (lambda: None)
         self.env.middleware.on_worker_start(self)
         acker.start()
@@ -209,6 +214,7 @@ class Worker:
             )
             for i in range(handler_threads(queues, self.concurrency))
         ]
+        self.stats.handler_threads = len(handlers)
         threads = [
             threading.Thread(target=r.run, name=f"sqs-receive-{r.queue.name}", daemon=True)
             for r in receivers
@@ -252,8 +258,10 @@ class Worker:
                     self._policy.update_state(BatchProcessingResult("*"))
                     if self._policy.need_shutdown():
                         self._stop.set()
-            if idle:
-                # No batch fills up while nothing runs: acknowledge now, not at the timer.
+            if idle and (self._stop.is_set() or not holdings.receiving()):
+                # No batch fills up while nothing runs or arrives: acknowledge now, not at
+                # the timer. A receive in flight may fill it (a flush between two receives
+                # would cost a partial DeleteMessageBatch each time).
                 acker.flush()
 
     def _fail(self, exc: BaseException, queue: AckTarget | None = None) -> None:
