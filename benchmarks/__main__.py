@@ -30,6 +30,11 @@ def _latencies(text: str) -> list[float]:
     return values
 
 
+def _prefetch(value: str) -> int:
+    """A prefetch count; 'match' is -1, resolved per workload to 9 x concurrency."""
+    return -1 if value == "match" else int(value)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -72,6 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="GLOB",
         help="run only workloads whose group/name matches, e.g. 'boto3/*' or '*/process.*'",
     )
+    p.add_argument(
+        "--prefetch",
+        type=_prefetch,
+        default=None,
+        help="the sqs_contracts worker's prefetch in process.* and io.*: a number, or 'match' "
+        "to hold as many messages as the bare loop (10 per thread); default: its own, 10",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     return p.parse_args(argv)
 
@@ -105,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         proxy_mode=args.proxy_mode,
         proxy_at_zero=args.proxy_at_zero,
+        prefetch=args.prefetch,
     )
     started, t0 = now(), time.perf_counter()
     # In-memory workloads need no server: start one only if a selected workload needs it.

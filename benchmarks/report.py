@@ -222,10 +222,26 @@ def memory_summary(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
     return out
 
 
+SETUP_KEYS = ("threads", "receive_loops", "hold_limit", "pool")
+
+
+def setup_summary(reports: Sequence[WorkloadReport]) -> dict[str, dict[str, dict[str, Any]]]:
+    """What each processing row ran with: handler threads, receive loops, the most messages
+    held at once, and the connection pool, from its first run: ``{workload: {group: ...}}``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in reports:
+        run = next((run for run in r.runs if run.extra.get("hold_limit") is not None), None)
+        if run is not None:
+            setup = {k: run.extra.get(k) for k in SETUP_KEYS}
+            out.setdefault(r.spec.name, {}).setdefault(r.spec.group, setup)
+    return out
+
+
 def summaries(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
     return {
         "overhead_vs_boto3_at_0ms": overhead_summary(reports),
         "memory": memory_summary(reports),
+        "setup": setup_summary(reports),
     }
 
 
@@ -262,6 +278,16 @@ def format_summaries(reports: Sequence[WorkloadReport]) -> str:
                 f"{_fmt(v['enqueue_cpu_us_per_job'], 1):>8} "
                 f"{_fmt(v['process_cpu_us_per_job'], 1):>8}"
             )
+        blocks.append("\n".join(lines))
+    setup = setup_summary(reports)
+    if setup:
+        lines = ["Set-up of the processing rows (threads/receive loops/most held/pool):"]
+        for name, groups in setup.items():
+            parts = [
+                f"{g} {s['threads']}/{s['receive_loops']}/{s['hold_limit']}/{s['pool']}"
+                for g, s in groups.items()
+            ]
+            lines.append(f"  {name:14} " + "   ".join(parts))
         blocks.append("\n".join(lines))
     rss = memory.get(f"{GROUP_OURS}/memory.rss")
     if rss:
@@ -322,6 +348,7 @@ def write_json(
             "rss_n": settings.rss_n,
             "quick": settings.quick,
             "proxy_at_zero": settings.proxy_at_zero,
+            "prefetch": settings.prefetch,
         },
         "import_errors": import_errors,
         "summaries": summaries(reports),

@@ -38,6 +38,7 @@ class Settings:
     quick: bool = False
     proxy_mode: str = "process"
     proxy_at_zero: bool = False
+    prefetch: int | None = None  # -1: as many held as the bare loop (9 x concurrency)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -140,6 +141,7 @@ def run_one(
             spec=spec,
             mem_n=settings.mem_n,
             rss_n=settings.rss_n,
+            prefetch=settings.prefetch,
             proxy_cpu=proxy_cpu,
             server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
         )

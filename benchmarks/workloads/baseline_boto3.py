@@ -101,7 +101,13 @@ def _process(ctx: Context, threads: int) -> None:
             done.set()
 
     workers = [threading.Thread(target=loop, daemon=True) for _ in range(threads)]
-    with ctx.measure(n, until_acked=True):
+    with ctx.measure(n, until_acked=True) as m:
+        m.extra.update(
+            threads=threads,
+            receive_loops=threads,
+            hold_limit=10 * threads,  # each thread holds what its last receive returned
+            pool=client.meta.config.max_pool_connections,
+        )
         for t in workers:
             t.start()
         finished = done.wait(timeout=120)

@@ -237,9 +237,14 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     chosen: Any = async_handler if use_async else handler
     chosen.__annotations__ = {"task": small, "return": None}  # the contract it accepts
     env.handler(small)(chosen)
-    worker = env.worker(concurrency=concurrency)
-    with _activate(env), ctx.measure(n, until_acked=True):
-        worker.run(name, shutdown_policy=api.shutdown_policy(lambda: len(seen) >= n))
+    options: dict[str, int] = {}
+    if ctx.prefetch is not None:
+        # -1 (--prefetch match): hold what the bare loop's threads hold, ten each.
+        options["prefetch"] = 9 * concurrency if ctx.prefetch < 0 else ctx.prefetch
+    worker = env.worker(concurrency=concurrency, **options)
+    with _activate(env), ctx.measure(n, until_acked=True) as m:
+        stats = worker.run(name, shutdown_policy=api.shutdown_policy(lambda: len(seen) >= n))
+    m.extra.update(_setup(stats, api.client))
     # At-least-once: moto can hand one message to two concurrent receives, so a duplicate is
     # allowed there; a missing job or a message left behind is not. One handler thread means
     # one receive loop: exact.
@@ -247,6 +252,16 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     if concurrency == 1:
         check(handled[0] == n, f"handled {handled[0]} jobs, expected {n}")
     check(ctx.visible_messages(url) == 0, "messages left in the queue")
+
+
+def _setup(stats: Any, client: Any) -> dict[str, Any]:
+    """The threads, receive loops, connection pool and held-message bound a worker used."""
+    return {
+        "threads": getattr(stats, "handler_threads", None),
+        "receive_loops": getattr(stats, "receive_loops", None),
+        "hold_limit": getattr(stats, "hold_limit", None),
+        "pool": client.meta.config.max_pool_connections,
+    }
 
 
 @workload(
