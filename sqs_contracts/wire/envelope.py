@@ -14,7 +14,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
-from sqs_contracts.wire.codecs import CONTENT_TYPES_CODECS, Codec, is_json_mode
+from sqs_contracts.wire.codecs import (
+    CONTENT_TYPES_CODECS,
+    Codec,
+    JSONCodec,
+    OrjsonCodec,
+    is_json_mode,
+)
 from sqs_contracts.wire.context import JobContext
 from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
 from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
@@ -39,6 +45,11 @@ RECEIVE_ATTRIBUTES = (
 
 
 _SEND_ATTRIBUTE_KEYS = ("DataType", "StringValue", "BinaryValue")
+
+# Most jobs carry no context: the built-in JSON codecs write it as "{}" and read "{}" back
+# as an empty dict, so a constant both ways spares two codec calls per job.
+_EMPTY_CONTEXT = "{}"
+_CONSTANT_EMPTY_CODECS = (JSONCodec, OrjsonCodec)
 
 
 def sendable_attributes(message: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -102,9 +113,10 @@ def encode_payload(payload: BaseModel | Mapping[str, Any], codec: type[Codec]) -
     """
     if not isinstance(payload, BaseModel):
         return codec.serialize(dict(payload))
+    json_mode = is_json_mode(codec)
     try:
-        if codec is CONTENT_TYPES_CODECS.get("json") or not is_json_mode(codec):
-            mode = "json" if is_json_mode(codec) else "python"
+        if codec is CONTENT_TYPES_CODECS.get("json") or not json_mode:
+            mode = "json" if json_mode else "python"
             body = codec.serialize(payload.model_dump(mode=mode, by_alias=True))
         else:
             # A compact JSON codec: pydantic-core writes the same JSON straight from the model.
@@ -113,7 +125,7 @@ def encode_payload(payload: BaseModel | Mapping[str, Any], codec: type[Codec]) -
     except (PydanticSerializationError, UnicodeError):
         check_sendable(payload)  # names the field of a lone surrogate
         raise
-    if is_json_mode(codec) and "null" in body:
+    if json_mode and "null" in body:
         # Dumping in JSON mode writes NaN and Infinity of untyped fields as null: look for them.
         check_sendable(payload)
     return body
@@ -139,7 +151,10 @@ def encode_job(
     except UnsendableValue as exc:
         raise exc.located(job_name, queue_name) from None
     try:
-        job_context = codec.serialize(dict(context))
+        if not context and codec in _CONSTANT_EMPTY_CODECS:
+            job_context = _EMPTY_CONTEXT
+        else:
+            job_context = codec.serialize(dict(context))
     except UnsendableValue as exc:
         raise exc.under(JOB_CONTEXT).located(job_name, queue_name) from None
     return job_message(job_name, body, job_context, content_type, version=version)
@@ -243,7 +258,10 @@ def decode_message(
     try:
         payload = codec.deserialize(message["Body"])
         raw_context = _attribute(message, JOB_CONTEXT)
-        context = codec.deserialize(raw_context) if raw_context else {}
+        if not raw_context or (raw_context == _EMPTY_CONTEXT and codec is JSONCodec):
+            context = {}
+        else:
+            context = codec.deserialize(raw_context)
     except Exception as exc:
         raise InvalidMessage(
             f"body or JobContext cannot be decoded as {content_type}: {exc}", job_name=job_name

@@ -180,3 +180,58 @@ def test_orjson_writes_json_that_sqs_workers_reads() -> None:
     decoded = sqs_workers.codecs.get_codec("json").deserialize(message.body)
     assert decoded == KWARGS
     assert message.attributes["ContentType"]["StringValue"] == "json"
+
+
+@pytest.fixture(scope="module")
+def written_without_context() -> dict[str, dict[str, Any]]:
+    """What sqs-workers 0.7.3 sends for the known job when no context is set."""
+    env = sqs_workers.SQSEnv(sqs_client=object(), sqs_resource=object())
+    queue = env.queue("emails")
+    recorder = _RecordingQueue()
+    queue._queue = recorder
+    for content_type in ALL_TYPES:
+        queue.add_job(JOB_NAME, _content_type=content_type, **KWARGS)
+    return dict(zip(ALL_TYPES, recorder.sent, strict=True))
+
+
+@pytest.mark.parametrize("content_type", ALL_TYPES)
+def test_empty_context_round_trips_as_sqs_workers_writes_it(
+    written_without_context: dict[str, dict[str, Any]], content_type: str
+) -> None:
+    sent = written_without_context[content_type]
+    codec = CONTENT_TYPES_CODECS[content_type]
+    message = encode_job(JOB_NAME, _SendEmail(**KWARGS), {}, content_type, codec)
+    assert message.attributes == sent["MessageAttributes"]
+    received = {"Body": sent["MessageBody"], "MessageAttributes": sent["MessageAttributes"]}
+    job = decode_message(received, ALL_TYPES)
+    assert job.context == {}
+    assert job.payload == KWARGS
+
+
+def test_orjson_writes_the_empty_context_as_json_does() -> None:
+    message = encode_job(JOB_NAME, _SendEmail(**KWARGS), {}, "json", OrjsonCodec)
+    assert message.attributes["JobContext"]["StringValue"] == "{}"
+
+
+class _TaggingCodec:
+    """A codec registered in place of ``json`` that marks every object it decodes."""
+
+    json_mode = True
+
+    @classmethod
+    def serialize(cls, message: Any) -> str:
+        return json.dumps(message)
+
+    @classmethod
+    def deserialize(cls, serialized: str) -> Any:
+        return {**json.loads(serialized), "decoded_by": "tagging"}
+
+
+def test_a_codec_registered_for_json_decodes_the_empty_context_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(CONTENT_TYPES_CODECS, "json", _TaggingCodec)
+    message = {"Body": JSON_BODY, "MessageAttributes": _attributes("json", "{}")}
+    job = decode_message(message, ["json"])
+    assert job.context == {"decoded_by": "tagging"}
+
