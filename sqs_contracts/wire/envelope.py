@@ -60,6 +60,13 @@ def sendable_attributes(message: Mapping[str, Any]) -> dict[str, dict[str, Any]]
     }
 
 
+# The names and types of a job's attributes, counted once (see message_size).
+_JOB_ATTRIBUTES_SIZE = sum(
+    len(name) + len("String") for name in (JOB_NAME, CONTENT_TYPE, JOB_CONTEXT)
+)
+_VERSION_ATTRIBUTE_SIZE = len(CONTRACT_VERSION) + len("Number")
+
+
 def _string(value: str) -> dict[str, str]:
     return {"DataType": "String", "StringValue": value}
 
@@ -96,13 +103,18 @@ class OutgoingMessage:
         return kw
 
 
+def _utf8_size(text: str) -> int:
+    # ASCII text has one byte a character: its length, without encoding a copy.
+    return len(text) if text.isascii() else len(text.encode())
+
+
 def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
     """Count a message's bytes as SQS does: the body plus each attribute's name, type and value."""
-    size = len(body.encode())
+    size = _utf8_size(body)
     for name, attr in attributes.items():
         value = attr.get("StringValue")
-        raw = len(value.encode()) if value is not None else len(attr.get("BinaryValue", b""))
-        size += len(name.encode()) + len(str(attr.get("DataType", "")).encode()) + raw
+        raw = _utf8_size(value) if value is not None else len(attr.get("BinaryValue", b""))
+        size += _utf8_size(name) + _utf8_size(str(attr.get("DataType", ""))) + raw
     return size
 
 
@@ -174,9 +186,18 @@ def job_message(
         CONTENT_TYPE: _string(content_type),
         JOB_CONTEXT: _string(job_context),
     }
+    size = (
+        _JOB_ATTRIBUTES_SIZE
+        + _utf8_size(body)
+        + _utf8_size(job_name)
+        + _utf8_size(content_type)
+        + _utf8_size(job_context)
+    )
     if version is not None and version != 1:
-        attributes[CONTRACT_VERSION] = {"DataType": "Number", "StringValue": str(version)}
-    return OutgoingMessage(job_name, body, attributes, message_size(body, attributes))
+        value = str(version)
+        attributes[CONTRACT_VERSION] = {"DataType": "Number", "StringValue": value}
+        size += _VERSION_ATTRIBUTE_SIZE + len(value)
+    return OutgoingMessage(job_name, body, attributes, size)
 
 
 def _attribute(message: Mapping[str, Any], name: str) -> str | None:

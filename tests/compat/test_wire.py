@@ -17,7 +17,7 @@ import sqs_workers
 from pydantic import BaseModel
 
 from sqs_contracts.codecs import CONTENT_TYPES_CODECS, OrjsonCodec
-from sqs_contracts.wire.envelope import decode_message, encode_job
+from sqs_contracts.wire.envelope import decode_message, encode_job, job_message, message_size
 
 JOB_NAME = "send_email"
 KWARGS: dict[str, Any] = {
@@ -235,3 +235,18 @@ def test_a_codec_registered_for_json_decodes_the_empty_context_itself(
     job = decode_message(message, ["json"])
     assert job.context == {"decoded_by": "tagging"}
 
+
+@pytest.mark.parametrize("version", [None, 1, 2, 12345])
+@pytest.mark.parametrize(
+    ("name", "body", "context"),
+    [("send_email", JSON_BODY, "{}"), ("envoi_é", '{"to": "zoë 😀"}', '{"k": "ü"}')],
+)
+def test_job_message_counts_its_bytes_as_sqs_does(
+    name: str, body: str, context: str, version: int | None
+) -> None:
+    message = job_message(name, body, context, "json", version=version)
+    expected = len(body.encode()) + sum(
+        len(k.encode()) + len(a["DataType"].encode()) + len(a["StringValue"].encode())
+        for k, a in message.attributes.items()
+    )
+    assert message.size == expected == message_size(message.body, message.attributes)
