@@ -18,7 +18,7 @@ import concurrent.futures
 import contextvars
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -45,15 +45,22 @@ __all__ = [
     "send_batch",
 ]
 
-_Submit = Callable[[BatchTarget, list[OutgoingMessage]], None]
 
+@dataclass(slots=True)
+class _Pending:
+    """One queue's buffered messages and their bytes, kept as a running total."""
 
-def _send_taken(submit: _Submit, queue: BatchTarget, buffered: list[OutgoingMessage]) -> None:
-    """Send what is buffered, emptying the buffer first: entries SQS accepted must not be
-    sent again when the send raises for the others and the block's exit flushes."""
-    chunk = buffered[:]
-    buffered.clear()
-    submit(queue, chunk)
+    queue: BatchTarget
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    size: int = 0
+
+    def take(self) -> list[OutgoingMessage]:
+        """Empty the buffer and return what it held: entries SQS accepted must not be sent
+        again when the send raises for the others and the block's exit flushes."""
+        chunk = self.messages[:]
+        self.messages.clear()
+        self.size = 0
+        return chunk
 
 
 def _send_chunk(queue: BatchTarget, chunk: list[OutgoingMessage], done: Future[None]) -> None:
@@ -96,7 +103,7 @@ class _BlockState:
 
     depth: int = 0
     scoped: Counter[str] = field(default_factory=Counter)
-    pending: dict[str, tuple[BatchTarget, list[OutgoingMessage]]] = field(default_factory=dict)
+    pending: dict[str, _Pending] = field(default_factory=dict)
     in_flight: dict[str, list[Future[None]]] = field(default_factory=dict)
     last_of_group: dict[tuple[str, str], Future[None]] = field(default_factory=dict)
     # Tasks started inside an async block share it, and may hand work to threads.
@@ -127,13 +134,15 @@ class SendBuffer:
         if state is None:
             raise RuntimeError("SendBuffer.add() outside a batch block: check is_batching()")
         with state.lock:
-            submit = self._submitter(state)
-            buffered = state.pending.setdefault(queue.name, (queue, []))[1]
-            if buffered and sum(m.size for m in buffered) + message.size > MAX_MESSAGE_BYTES:
-                _send_taken(submit, queue, buffered)
-            buffered.append(message)
-            if len(buffered) == MAX_BATCH_ENTRIES:
-                _send_taken(submit, queue, buffered)
+            pending = state.pending.get(queue.name)
+            if pending is None:
+                pending = state.pending[queue.name] = _Pending(queue)
+            if pending.messages and pending.size + message.size > MAX_MESSAGE_BYTES:
+                self._submit(state, pending.queue, pending.take())
+            pending.messages.append(message)
+            pending.size += message.size
+            if len(pending.messages) == MAX_BATCH_ENTRIES:
+                self._submit(state, pending.queue, pending.take())
 
     def flush(self, queue_name: str | None = None) -> None:
         """Send what is buffered for one queue, or for every queue, and wait for it."""
@@ -217,24 +226,16 @@ class SendBuffer:
 
     def _take(self, state: _BlockState, names: Sequence[str]) -> list[Future[None]]:
         """Send what is buffered for ``names``; return their requests in flight (lock held)."""
-        submit = self._submitter(state)
         requests: list[Future[None]] = []
         for name in names:
-            entry = state.pending.pop(name, None)
-            if entry is not None:
-                queue, buffered = entry
-                for chunk in chunk_messages(buffered):
-                    submit(queue, chunk)
+            pending = state.pending.pop(name, None)
+            if pending is not None:
+                for chunk in chunk_messages(pending.messages):
+                    self._submit(state, pending.queue, chunk)
             requests.extend(state.in_flight.pop(name, ()))
             for key in [key for key in state.last_of_group if key[0] == name]:
                 del state.last_of_group[key]
         return requests
-
-    def _submitter(self, state: _BlockState) -> _Submit:
-        def submit(queue: BatchTarget, chunk: list[OutgoingMessage]) -> None:
-            self._submit(state, queue, chunk)
-
-        return submit
 
     def _submit(self, state: _BlockState, queue: BatchTarget, chunk: list[OutgoingMessage]) -> None:
         """Start a request now, or once the requests it must follow are done (lock held)."""
