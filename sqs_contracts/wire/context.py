@@ -106,3 +106,29 @@ class JobContext(Mapping[str, Any]):
     def to_dict(self) -> dict[str, Any]:
         """Return a copy of the producer's values."""
         return dict(self.data)
+
+
+def received_context(
+    data: Mapping[str, Any],
+    queue_name: str,
+    job_name: str,
+    message_id: str,
+    receive_count: int,
+    sent_timestamp: float | None,
+    group_id: str | None,
+    version: int,
+) -> JobContext:
+    """The :class:`JobContext` of a received job, every field given: the same instance as
+    ``JobContext(...)`` makes, built without one ``object.__setattr__`` per frozen field."""
+    context = object.__new__(JobContext)
+    context.__dict__.update(
+        data=data,
+        queue_name=queue_name,
+        job_name=job_name,
+        message_id=message_id,
+        receive_count=receive_count,
+        sent_timestamp=sent_timestamp,
+        group_id=group_id,
+        version=version,
+    )
+    return context

@@ -21,7 +21,7 @@ from sqs_contracts.wire.codecs import (
     OrjsonCodec,
     is_json_mode,
 )
-from sqs_contracts.wire.context import JobContext
+from sqs_contracts.wire.context import JobContext, received_context
 from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
 from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
 from sqs_contracts.wire.payload_pointer import PayloadPointer
@@ -200,12 +200,16 @@ def job_message(
     return OutgoingMessage(job_name, body, attributes, size)
 
 
-def _attribute(message: Mapping[str, Any], name: str) -> str | None:
-    attr = message.get("MessageAttributes", {}).get(name)
+def _string_value(attributes: Mapping[str, Any], name: str) -> str | None:
+    attr = attributes.get(name)
     if attr is None:
         return None
     value = attr.get("StringValue")
     return value if isinstance(value, str) else None
+
+
+def _attribute(message: Mapping[str, Any], name: str) -> str | None:
+    return _string_value(message.get("MessageAttributes", {}), name)
 
 
 @dataclass(slots=True)
@@ -223,15 +227,15 @@ class ReceivedJob:
         """The context a handler receives: producer values plus SQS metadata."""
         attrs = self.message.get("Attributes", {})
         sent = attrs.get("SentTimestamp")
-        return JobContext(
-            data=self.context,
-            queue_name=queue_name,
-            job_name=self.job_name,
-            message_id=self.message.get("MessageId", ""),
-            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
-            sent_timestamp=int(sent) / 1000 if sent else None,
-            group_id=attrs.get("MessageGroupId"),
-            version=self.version,
+        return received_context(
+            self.context,
+            queue_name,
+            self.job_name,
+            self.message.get("MessageId", ""),
+            int(attrs.get("ApproximateReceiveCount", 1)),
+            int(sent) / 1000 if sent else None,
+            attrs.get("MessageGroupId"),
+            self.version,
         )
 
 
@@ -257,10 +261,11 @@ def decode_message(
     if payload_error is not None:
         # A pointer whose payload could not be read: invalid, or a transient S3 failure.
         raise payload_error
-    job_name = _attribute(message, JOB_NAME)
+    attributes = message.get("MessageAttributes", {})
+    job_name = _string_value(attributes, JOB_NAME)
     if job_name is None:
         raise InvalidMessage("message has no JobName attribute: not a job of this library")
-    content_type = _attribute(message, CONTENT_TYPE)
+    content_type = _string_value(attributes, CONTENT_TYPE)
     if content_type is None:
         raise InvalidMessage("message has no ContentType attribute", job_name=job_name)
     codec = CONTENT_TYPES_CODECS.get(content_type)
@@ -278,7 +283,7 @@ def decode_message(
         )
     try:
         payload = codec.deserialize(message["Body"])
-        raw_context = _attribute(message, JOB_CONTEXT)
+        raw_context = _string_value(attributes, JOB_CONTEXT)
         if not raw_context or (raw_context == _EMPTY_CONTEXT and codec is JSONCodec):
             context = {}
         else:
@@ -292,7 +297,7 @@ def decode_message(
             f"body decodes to {type(payload).__name__}, expected an object of keyword arguments",
             job_name=job_name,
         )
-    version_attr = _attribute(message, CONTRACT_VERSION)
+    version_attr = _string_value(attributes, CONTRACT_VERSION)
     try:
         version = int(version_attr) if version_attr else 1
     except ValueError:

@@ -8,6 +8,7 @@ shows up here.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import zlib
 from typing import Any
@@ -17,6 +18,7 @@ import sqs_workers
 from pydantic import BaseModel
 
 from sqs_contracts.codecs import CONTENT_TYPES_CODECS, OrjsonCodec
+from sqs_contracts.wire.context import JobContext, received_context
 from sqs_contracts.wire.envelope import decode_message, encode_job, job_message, message_size
 
 JOB_NAME = "send_email"
@@ -250,3 +252,46 @@ def test_job_message_counts_its_bytes_as_sqs_does(
         for k, a in message.attributes.items()
     )
     assert message.size == expected == message_size(message.body, message.attributes)
+
+
+def test_received_context_is_the_job_context_the_constructor_makes() -> None:
+    values: dict[str, Any] = {
+        "data": {"k": 1},
+        "queue_name": "emails",
+        "job_name": JOB_NAME,
+        "message_id": "m1",
+        "receive_count": 3,
+        "sent_timestamp": 1.5,
+        "group_id": "g",
+        "version": 2,
+    }
+    made = received_context(**values)
+    assert made == JobContext(**values)
+    assert vars(made) == vars(JobContext(**values))
+    assert [f.name for f in dataclasses.fields(JobContext)] == list(values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.queue_name = "other"  # type: ignore[misc]
+
+
+def test_received_message_gives_its_metadata_to_the_job_context() -> None:
+    message = {
+        "MessageId": "m1",
+        "Body": JSON_BODY,
+        "MessageAttributes": _attributes("json", JSON_CONTEXT),
+        "Attributes": {
+            "ApproximateReceiveCount": "2",
+            "SentTimestamp": "1500",
+            "MessageGroupId": "g",
+        },
+    }
+    context = decode_message(message, ["json"]).job_context("emails")
+    assert context == JobContext(
+        data=CONTEXT,
+        queue_name="emails",
+        job_name=JOB_NAME,
+        message_id="m1",
+        receive_count=2,
+        sent_timestamp=1.5,
+        group_id="g",
+        version=1,
+    )
