@@ -44,7 +44,7 @@ def run_to_completion(value: Any, what: str, hint: str = DEFAULT_HINT) -> Any:
     The awaitable runs on a private event loop in this thread; inside a running loop that
     would block every other task, so it raises :class:`AsyncHandlerInRunningLoop`.
     """
-    if not inspect.isawaitable(value):
+    if value is None or not inspect.isawaitable(value):
         return value
     try:
         asyncio.get_running_loop()

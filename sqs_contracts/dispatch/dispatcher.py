@@ -19,7 +19,7 @@ from sqs_contracts.dispatch.backoff import DEFAULT_BACKOFF, BackoffPolicy
 from sqs_contracts.dispatch.batch_policies import BatchingConfiguration
 from sqs_contracts.dispatch.errors import RetryJob
 from sqs_contracts.dispatch.middleware import JobInfo, JobSource, job_info
-from sqs_contracts.dispatch.outcome_log import log_outcome, wants_log
+from sqs_contracts.dispatch.outcome_log import log_outcome, successes_logged
 from sqs_contracts.dispatch.processor import Processor
 from sqs_contracts.dispatch.results import DELETE, Outcome, ProcessingResult
 from sqs_contracts.wire.envelope import job_name_of, not_before_of
@@ -112,7 +112,9 @@ def deferrals(route: Route, messages: Sequence[Message]) -> list[Outcome | None]
 def begin_jobs(route: Route, messages: Sequence[Message], *, batched: bool) -> list[JobInfo | None]:
     """Before processing: the jobs' views for the middleware, whose ``before_process`` runs."""
     chain = route.middleware
-    jobs = [job_info(route, m, batched=batched) if chain else None for m in messages]
+    if not chain:
+        return [None] * len(messages)
+    jobs: list[JobInfo | None] = [job_info(route, m, batched=batched) for m in messages]
     for job in jobs:
         if job is not None:
             chain.before_process(job)
@@ -130,17 +132,20 @@ def end_jobs(
     in reverse, so contexts a middleware made current unwind in order. A batch handler's
     messages share its duration, and its exception's traceback is logged once."""
     outcomes = [outcome_of(route, m, r) for m, r in zip(messages, results, strict=True)]
+    chain = route.middleware
+    log_successes = successes_logged()
+    if not chain and not log_successes and all(o.success for o in outcomes):
+        return outcomes  # nothing to log, no middleware to call
     batched = len(messages) > 1 or route.batching_policy.batching_enabled
     logged: set[int] = set()
     for i, outcome in enumerate(outcomes):
-        if jobs[i] is None and wants_log(outcome):
+        if jobs[i] is None and (log_successes or not outcome.success):
             jobs[i] = job_info(route, messages[i], batched=batched)
         job = jobs[i]
         if job is not None:
             error = id(outcome.error)
             log_outcome(job, outcome, duration, traceback=error not in logged)
             logged.add(error)
-    chain = route.middleware
     if chain:
         for job, outcome in reversed(list(zip(jobs, outcomes, strict=True))):
             if job is not None:

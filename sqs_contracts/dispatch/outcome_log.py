@@ -28,9 +28,14 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 
 
+def successes_logged() -> bool:
+    """Whether successful outcomes are logged at the current level (DEBUG)."""
+    return logger.isEnabledFor(logging.DEBUG)
+
+
 def wants_log(outcome: Outcome) -> bool:
     """Whether an outcome is logged at the current level (failures always are)."""
-    return not outcome.success or logger.isEnabledFor(logging.DEBUG)
+    return not outcome.success or successes_logged()
 
 
 def _what(job: JobInfo) -> str:

@@ -180,8 +180,9 @@ class Processor:
         try:
             job = self.decode(message)
             result = self.process(job.payload, job.job_context(self.queue.name))
-            # An async handler's coroutine is a success only once it has run to completion.
-            run_to_completion(result, self._what)
+            if result is not None:
+                # An async handler's coroutine is a success only once it has run to completion.
+                run_to_completion(result, self._what)
         except BaseException as exc:
             return self.failure(exc, [message])
         return SUCCESS
