@@ -70,20 +70,30 @@ def _leaf_error(value: Any, path: str) -> UnsendableValue | None:
 
 def find_unsendable(value: Any, path: str = "") -> UnsendableValue | None:
     """The first value under ``value`` that a JSON consumer cannot read back, as an error."""
+    return _find(value, path, set())
+
+
+def _find(value: Any, path: str, on_path: set[int]) -> UnsendableValue | None:
     if type(value) in _LEAVES:
         return None
     items = _items(value)
     if items is None:
         return _leaf_error(value, path)
-    for key, child in items:
-        if isinstance(key, str) and _bad_str(key):
-            return UnsendableValue(path, key, f"a key holds a lone surrogate; {_FIX_STR}")
-        kind = type(child)
-        if kind in _LEAVES or (kind is str and child.isascii()):
-            continue
-        found = find_unsendable(child, _join(path, key))
-        if found is not None:
-            return found
+    if id(value) in on_path:
+        return None  # a cycle: the encoder reports it, this walk must not recurse forever
+    on_path.add(id(value))
+    try:
+        for key, child in items:
+            if isinstance(key, str) and _bad_str(key):
+                return UnsendableValue(path, key, f"a key holds a lone surrogate; {_FIX_STR}")
+            kind = type(child)
+            if kind in _LEAVES or (kind is str and child.isascii()):
+                continue
+            found = _find(child, _join(path, key), on_path)
+            if found is not None:
+                return found
+    finally:
+        on_path.discard(id(value))
     return None
 
 

@@ -6,6 +6,7 @@ SQS refuses U+FFFE/U+FFFF in a body; integers beyond 64 bits must not come back 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -170,3 +171,36 @@ def test_decoding_is_exact_and_still_refuses_nan() -> None:
     for body in ('{"id": 12345678901234567890, "n": NaN}', '{"n": NaN}', '{"n": -Infinity}'):
         with pytest.raises(ValueError):
             JSONCodec.deserialize(body)
+
+
+JSON_VALUES: list[Any] = [
+    {},
+    {"a": 1, "b": [1, 2.5, None, True, False], "c": {"d": 'é😀\n\t"\\'}},
+    {"big": 2**70, "neg": -(2**64), "f": 1e300, "tiny": 5e-324},
+    {"nested": [[[]], {"x": {}}], "keys": {"1": 1, "": 0}},
+    [1, "top-level list"],
+    "a string",
+    3,
+]
+
+
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_json_codec_writes_what_json_dumps_writes(value: Any) -> None:
+    assert JSONCodec.serialize(value) == json.dumps(value)
+
+
+def test_json_codec_refuses_unknown_types_as_json_dumps_does() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        JSONCodec.serialize({"when": object()})
+    shared = {"k": 1}
+    assert JSONCodec.serialize({"a": shared, "b": shared}) == json.dumps({"a": shared, "b": shared})
+
+
+@pytest.mark.parametrize("codec", [JSONCodec, OrjsonCodec])
+def test_a_cyclic_payload_is_refused_as_circular_not_with_a_recursion_error(
+    codec: type[JSONCodec],
+) -> None:
+    cyclic: dict[str, Any] = {"note": "caf\u00e9"}
+    cyclic["self"] = [cyclic]
+    with pytest.raises(ValueError, match="Circular reference"):
+        codec.serialize(cyclic)
