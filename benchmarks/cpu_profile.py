@@ -1,55 +1,57 @@
-"""Where one processed job's CPU goes: the worker sampled by py-spy, split by part.
+"""Where one processed job's CPU goes: the worker's threads profiled on their CPU clocks.
 
 Starts ministack, fills a queue, then runs ``env.worker(concurrency=C).run()`` in a child
-process (straight to the server, latency 0) while ``py-spy record --gil`` samples it: only
-the thread holding the GIL is sampled, which is where this process's Python CPU goes. Each
-sample is put in one part (the first that matches, boto3 first: everything under a client
-call is boto3's), and the parts' shares are applied to the run's measured CPU per job.
+process (straight to the server, latency 0) with a ``cProfile`` profiler per thread timed by
+``time.thread_time``: a thread blocked on a lock, a socket or the GIL costs nothing, so the
+profile is this process's CPU, not its waiting. Each function's own time goes to one part
+by its file (boto3 and botocore, ``sqs_contracts``' layers, threading); C functions and the
+standard library's Python code go to the parts of their callers, in proportion.
 
     .venv/bin/python -m benchmarks.cpu_profile --concurrency 1 8 --jobs 6000
 
-Prints a Markdown table per concurrency. Needs ``py-spy`` (the ``dev`` extra). Samples are
-statistical: compare tables made one after the other on a quiet machine.
+Prints a Markdown table per concurrency: each part's share of the profiled time and that
+share of the CPU per job measured without the profiler (whose own cost inflates Python
+calls). Compare tables made one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
+import marshal
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import JOB_NAME, job_attributes, job_kwargs
 from benchmarks.server import REGION, SQSServer, set_fake_credentials
 
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "boto3 (serialize, sign, HTTP, parse)",
-        ("botocore", "urllib3", "http/client", "socket.py", "boto3/", "email/", "hmac.py"),
-    ),
-    ("decode (envelope, codecs, Message)", ("wire/", "json/")),
-    ("validate (pydantic)", ("pydantic", "contracts/task.py")),
-    ("dispatch (dispatcher, processor, handler)", ("dispatch/", "_child_handler")),
+    ("boto3 (serialize, sign, HTTP, parse)", ("botocore/", "boto3/", "urllib3/")),
+    ("decode (envelope, codecs, Message)", ("sqs_contracts/wire/",)),
+    ("validate (pydantic)", ("pydantic/", "pydantic_core.", "sqs_contracts/contracts/")),
+    ("dispatch (dispatcher, processor, handler)", ("sqs_contracts/dispatch/", "<string>")),
     ("acknowledge (acker, deadlines)", ("runners/acker.py", "queues/acknowledge.py")),
     ("receive loop and holdings", ("runners/receiver.py", "runners/holdings.py")),
-    ("threads (wake-ups, locks)", ("threading.py", "queue.py")),
+    ("worker (supervisor, heartbeat, outcomes)", ("sqs_contracts/",)),
+    ("threads (wake-ups, locks, queues)", ("/threading.py", "/queue.py")),
 )
-"""The parts, each with the path fragments of its frames."""
+"""The parts, each with the path fragments of the files whose functions' own time it takes
+(the first match wins)."""
 
 ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = """
-import os, sys, threading, time, types
+import cProfile, marshal, pstats, sys, threading, time, types
 from sqs_contracts import SQSEnv, Task
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown
 
-endpoint, queue, concurrency, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+endpoint, queue, concurrency, jobs, out = sys.argv[1:6]
+concurrency, jobs = int(concurrency), int(jobs)
 env = SQSEnv(endpoint_url=endpoint, region_name="%(region)s")
 
 def body(ns):
@@ -60,44 +62,96 @@ Small = types.new_class("Small", (Task,), {"queue": queue, "name": "%(job)s"}, b
 lock = threading.Lock()
 handled = [0]
 
-def _child_handler(task):
+def handler(task):
     with lock:
         handled[0] += 1
 
-_child_handler.__annotations__ = {"task": Small, "return": None}
-env.handler(Small)(_child_handler)
+handler.__annotations__ = {"task": Small, "return": None}
+env.handler(Small)(handler)
 env.queue(queue).settings
-print("ready", flush=True)
-sys.stdin.readline()
+profile = len(sys.argv) > 6
+profiles = []
+run = threading.Thread.run
+
+def profiled_run(self):
+    p = cProfile.Profile(time.thread_time)
+    profiles.append(p)
+    p.enable()
+    try:
+        run(self)
+    finally:
+        p.disable()
+
+if profile:
+    threading.Thread.run = profiled_run
+    main = cProfile.Profile(time.thread_time)
+    profiles.append(main)
+    main.enable()
 cpu, wall = time.process_time(), time.perf_counter()
 policy = MaxTasksShutdown(jobs) | IdleShutdown(60)
 env.worker(concurrency=concurrency, handle_signals=False).run(queue, shutdown_policy=policy)
-print((time.process_time() - cpu) / jobs * 1e6, jobs / (time.perf_counter() - wall), flush=True)
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+if profile:
+    main.disable()
+    time.sleep(0.5)  # threads still leaving their loops
+    stats = pstats.Stats(profiles[0])
+    for p in profiles[1:]:
+        try:
+            stats.add(p)
+        except TypeError:  # a thread that never ran
+            pass
+    with open(out, "wb") as f:
+        marshal.dump(stats.stats, f)
+print(cpu / jobs * 1e6, jobs / wall, flush=True)
 """
 
 
-def _part(frames: list[str]) -> str:
-    boto_name, boto_keys = PARTS[0]
-    if any(key in frame for frame in frames for key in boto_keys):
-        return boto_name
-    for frame in reversed(frames):
-        for name, keys in PARTS[1:]:
-            if any(key in frame for key in keys):
-                return name
-    return "other"
+def _own_part(func: tuple[str, int, str]) -> str | None:
+    filename, _, function = func
+    where = function if filename == "~" else filename  # a C function: its name says whose
+    for name, fragments in PARTS:
+        if any(fragment in where for fragment in fragments):
+            return name
+    return None
 
 
-def split(raw: Path) -> dict[str, float]:
-    """Shares of the worker's samples by part, from py-spy's raw (collapsed) output."""
-    counts: collections.Counter[str] = collections.Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        frames = stack.split(";")
-        # The worker's threads only: not the start-up of the child.
-        if any("sqs_contracts/runners" in frame for frame in frames):
-            counts[_part(frames)] += int(n)
-    total = sum(counts.values()) or 1
-    return {name: counts[name] / total for name, _ in (*PARTS, ("other", ()))}
+def split(stats: dict[Any, Any]) -> dict[str, float]:
+    """Shares of the profiled CPU by part, from ``pstats.Stats.stats``."""
+    memo: dict[Any, dict[str, float]] = {}
+
+    def parts_of(func: Any, seen: frozenset[Any]) -> dict[str, float]:
+        # Where a function's own time goes: its part, or its callers' parts in proportion.
+        if func in memo:
+            return memo[func]
+        own = _own_part(func)
+        if own is not None:
+            result = {own: 1.0}
+        else:
+            callers = stats[func][4]
+            edges = {c: v for c, v in callers.items() if c not in seen and c in stats}
+            weights = {c: max(v[2], 0.0) for c, v in edges.items()}
+            total = sum(weights.values())
+            if total <= 0:  # no time measured on any edge: weigh the callers by calls
+                weights = {c: float(v[1]) for c, v in edges.items()}
+                total = sum(weights.values())
+            result = {}
+            for caller, weight in weights.items():
+                if total <= 0:
+                    break
+                for part, share in parts_of(caller, seen | {func}).items():
+                    result[part] = result.get(part, 0.0) + share * weight / total
+            result = result or {"other": 1.0}
+        memo[func] = result
+        return result
+
+    totals: dict[str, float] = {}
+    for func, (_, _, own_time, _, _) in stats.items():
+        # A blocking C call (a socket read) can come out slightly negative: it is waiting,
+        # not CPU, and counts as nothing.
+        for part, share in parts_of(func, frozenset()).items():
+            totals[part] = totals.get(part, 0.0) + max(own_time, 0.0) * share
+    grand = sum(totals.values()) or 1.0
+    return {name: totals.get(name, 0.0) / grand for name, _ in (*PARTS, ("other", ()))}
 
 
 def fill(server: SQSServer, queue: str, jobs: int) -> None:
@@ -115,59 +169,39 @@ def fill(server: SQSServer, queue: str, jobs: int) -> None:
         client.send_message_batch(QueueUrl=url, Entries=entries)
 
 
-def profile(
-    server: SQSServer, concurrency: int, jobs: int, rate: int, src: Path
-) -> tuple[dict[str, float], float, float]:
-    """Run one worker (``sqs_contracts`` imported from ``src``) under py-spy: (shares by
-    part, CPU us per job, jobs/s)."""
+def _run(
+    server: SQSServer, concurrency: int, jobs: int, src: Path, out: Path | None
+) -> list[float]:
+    """Run one worker in a child process (profiled into ``out`` when given): [CPU us per
+    job, jobs/s]."""
     queue = f"profile-c{concurrency}-{int(time.time() * 1000)}"
     fill(server, queue, jobs)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     args = [sys.executable, "-c", _CHILD % {"region": REGION, "job": JOB_NAME}]
-    child = subprocess.Popen(
-        [*args, server.endpoint_url, queue, str(concurrency), str(jobs)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
+    args += [server.endpoint_url, queue, str(concurrency), str(jobs), str(out or "")]
+    if out is not None:
+        args.append("profile")
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, check=True)
+    return [float(x) for x in done.stdout.split()[-2:]]
+
+
+def profile(
+    server: SQSServer, concurrency: int, jobs: int, src: Path
+) -> tuple[dict[str, float], float, float]:
+    """Profile one worker run and time another without the profiler (``sqs_contracts``
+    imported from ``src``): (shares by part, CPU us per job, jobs/s)."""
+    cpu_us, rate = _run(server, concurrency, jobs, src, None)
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "samples.txt"
-        if child.stdout.readline().strip() != "ready":
-            raise RuntimeError("the worker process did not start")
-        sampler = subprocess.Popen(
-            [
-                spy,
-                "record",
-                "--gil",
-                "-r",
-                str(rate),
-                "--format",
-                "raw",
-                "-o",
-                str(raw),
-                "--pid",
-                str(child.pid),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.0)  # py-spy attaches before the run starts
-        child.stdin.write("\n")
-        child.stdin.flush()
-        cpu_us, rate_jobs = map(float, child.stdout.readline().split())
-        child.wait(60)
-        sampler.wait(60)
-        return split(raw), cpu_us, rate_jobs
+        out = Path(tmp) / "stats.marshal"
+        _run(server, concurrency, jobs, src, out)
+        stats = marshal.loads(out.read_bytes())
+    return split(stats), cpu_us, rate
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.cpu_profile", description=__doc__)
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     p.add_argument("--jobs", type=int, default=6000)
-    p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument(
         "--src", type=Path, default=ROOT, help="where to import sqs_contracts from (a checkout)"
     )
@@ -175,14 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     set_fake_credentials()
     with SQSServer() as server:
         for concurrency in args.concurrency:
-            shares, cpu_us, rate_jobs = profile(
-                server, concurrency, args.jobs, args.rate, args.src.resolve()
-            )
+            shares, cpu_us, rate = profile(server, concurrency, args.jobs, args.src.resolve())
             print(
-                f"\nconcurrency {concurrency}, {args.jobs} jobs, latency 0: "
-                f"{rate_jobs:,.0f} jobs/s, {cpu_us:.0f} us CPU/job (under py-spy)\n"
+                f"\nconcurrency {concurrency}, {args.jobs} jobs, latency 0, without the "
+                f"profiler: {rate:,.0f} jobs/s, {cpu_us:.0f} us CPU/job\n"
             )
-            print("| part | share of samples | us/job |\n|---|---|---|")
+            print("| part | share of the profiled CPU | us/job |\n|---|---|---|")
             for name, share in shares.items():
                 print(f"| {name} | {100 * share:.0f}% | {share * cpu_us:.0f} |")
     return 0
