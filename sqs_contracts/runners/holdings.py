@@ -158,7 +158,7 @@ class Holdings:
                 if key not in self._busy_groups:
                     self._busy_groups.add(key)
                     self._ready.append(self._groups[key].popleft())
-            if self._ready:
+            if self._ready and self._idle_handlers:
                 self._work.notify()  # the handler taking a unit wakes the next one
             self._offer_room()  # a receive that got fewer than it reserved leaves room
             return True
@@ -179,7 +179,7 @@ class Holdings:
                 return None
             unit = self._ready.popleft()
             unit.started = True
-            if self._ready:
+            if self._ready and self._idle_handlers:
                 self._work.notify()
             return unit
 
