@@ -31,7 +31,8 @@ def _latencies(text: str) -> list[float]:
 
 
 def _prefetch(value: str) -> int:
-    """A prefetch count; 'match' is -1, resolved per workload to 9 x concurrency."""
+    """A prefetch count; 'match' is -1, resolved per workload to 9 x concurrency (at least
+    10)."""
     return -1 if value == "match" else int(value)
 
 

@@ -181,7 +181,10 @@ def _run(
     if out is not None:
         args.append("profile")
     env = {**os.environ, "PYTHONPATH": str(src)}
-    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, check=True)
+    # Run from ``src``: ``python -c`` puts the working directory first on sys.path.
+    done = subprocess.run(
+        args, capture_output=True, text=True, env=env, cwd=src, timeout=600, check=True
+    )
     return [float(x) for x in done.stdout.split()[-2:]]
 
 

@@ -38,7 +38,7 @@ class Settings:
     quick: bool = False
     proxy_mode: str = "process"
     proxy_at_zero: bool = False
-    prefetch: int | None = None  # -1: as many held as the bare loop (9 x concurrency)
+    prefetch: int | None = None  # -1: as many held as the bare loop
 
 
 def _stats(values: list[float]) -> dict[str, float]:

@@ -239,8 +239,9 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     env.handler(small)(chosen)
     options: dict[str, int] = {}
     if ctx.prefetch is not None:
-        # -1 (--prefetch match): hold what the bare loop's threads hold, ten each.
-        options["prefetch"] = 9 * concurrency if ctx.prefetch < 0 else ctx.prefetch
+        # -1 (--prefetch match): hold what the bare loop's threads hold, ten each (and never
+        # less than the default).
+        options["prefetch"] = max(10, 9 * concurrency) if ctx.prefetch < 0 else ctx.prefetch
     worker = env.worker(concurrency=concurrency, **options)
     with _activate(env), ctx.measure(n, until_acked=True) as m:
         stats = worker.run(name, shutdown_policy=api.shutdown_policy(lambda: len(seen) >= n))
