@@ -112,6 +112,10 @@ class Acker:
             if len(items) >= MAX_BATCH_ENTRIES:
                 full = items[:]
                 items.clear()
+                if not any(self._deletes.values()) and not any(self._changes.values()):
+                    # Nothing left waiting: the flush timer starts again with the next item
+                    # (else it would send a partial batch of whatever arrived since).
+                    self._oldest = None
                 return full
             if self._oldest is None:
                 self._oldest = time.monotonic()
@@ -170,14 +174,19 @@ class Acker:
         while not self._stopped.is_set():
             self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                oldest = self._oldest
-            if oldest is None:
-                continue
-            remaining = oldest + self.flush_interval - time.monotonic()
-            if remaining > 0 and self._stopped.wait(remaining):
-                break
-            self.flush()
+            # Flush once the oldest item waiting is flush_interval old; a full batch sent
+            # meanwhile may have taken it, and the timer then follows the next oldest.
+            while (oldest := self._oldest_waiting()) is not None:
+                remaining = oldest + self.flush_interval - time.monotonic()
+                if remaining <= 0:
+                    self.flush()
+                    break
+                if self._stopped.wait(remaining):
+                    return
+
+    def _oldest_waiting(self) -> float | None:
+        with self._lock:
+            return self._oldest
 
     def _send_loop(self) -> None:
         while (job := self._jobs.get()) is not None:
