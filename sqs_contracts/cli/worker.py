@@ -12,7 +12,8 @@ from sqs_contracts.cli.loading import load_env
 from sqs_contracts.env import SQSEnv
 from sqs_contracts.logging import JsonFormatter
 from sqs_contracts.queues.base import GenericQueue
-from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY, WorkerStats
+from sqs_contracts.runners.worker import DEFAULT_CONCURRENCY
+from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.shutdown_policies import (
     IdleShutdown,
     MaxTasksShutdown,

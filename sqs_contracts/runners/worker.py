@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqs_contracts.dispatch.dispatcher import dispatch, outcome_of
@@ -26,12 +25,14 @@ from sqs_contracts.queues.base import GenericQueue
 from sqs_contracts.queues.shutdown_policies import NEVER_SHUTDOWN, ShutdownPolicy
 from sqs_contracts.runners.acker import Acker, Deadlines
 from sqs_contracts.runners.event_loop import EventLoopThread, handler_threads
+from sqs_contracts.runners.expiry import expired, let_go
 from sqs_contracts.runners.fifo_retry import retry_in_place
 from sqs_contracts.runners.heartbeat import Heartbeat
 from sqs_contracts.runners.holdings import Holdings, Unit
 from sqs_contracts.runners.receiver import Receiver
 from sqs_contracts.runners.retry import fatal_reason, is_fatal
 from sqs_contracts.runners.signals import SignalFlag
+from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.sessions.errors import SQSServiceError
 
@@ -66,22 +67,6 @@ class WorkerEnv(Protocol):
     def middleware(self) -> MiddlewareChain:
         """Told when the worker starts and stops."""
         ...
-
-
-@dataclass
-class WorkerStats:
-    """What a worker run did; ``abandoned`` counts messages whose handler was still running
-    when the grace period ended (they run again after their visibility timeout)."""
-
-    succeeded: int = 0
-    failed: int = 0
-    released: int = 0
-    abandoned: int = 0
-    queues: list[str] = field(default_factory=list)
-    handler_threads: int = 0
-    receive_loops: int = 0
-    hold_limit: int = 0
-    """The most messages held at once (running, waiting, and asked for by receives)."""
 
 
 class Worker:
@@ -287,7 +272,11 @@ class Worker:
 
     def _handler_loop(self, acker: Acker) -> None:
         holdings = self._holdings
-        while (unit := holdings.take(self._stop)) is not None:
+        # Nothing starts while acknowledgements fail: it could not be deleted in time.
+        while acker.wait_healthy(self._stop) and (unit := holdings.take(self._stop)):
+            if expired(unit, self.clock()):
+                self._count_released(let_go(holdings, unit, acker))
+                continue
             loop = self._loop
             if loop is not None and loop.takes(unit):
                 # The loop starts it when a slot is free; until then a stop releases it.

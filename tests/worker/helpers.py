@@ -10,7 +10,8 @@ from typing import Any
 from backends import Backend
 
 from sqs_contracts import MemorySession, SQSEnv, create_fifo_queue, create_standard_queue
-from sqs_contracts.runners.worker import Worker, WorkerStats
+from sqs_contracts.runners.worker import Worker
+from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown, ShutdownPolicy
 
 RUN_TIMEOUT = 30.0

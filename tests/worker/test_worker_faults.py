@@ -447,3 +447,53 @@ def test_a_poll_failing_after_the_worker_stopped_ends_its_loop_quietly(
             loop.join(10)
     assert not any(loop.is_alive() for loop in loops)
     assert not [r for r in caplog.records if "receive from queue" in r.getMessage()]
+
+
+def test_no_job_starts_while_deletes_fail_and_jobs_held_past_their_visibility_never_run_twice() -> (
+    None
+):
+    env, session, clock = _env()
+    create_standard_queue(env, "jobs", visibility_timeout=30)
+    started: list[int] = []
+    permits = threading.Semaphore(0)
+    blocking = threading.Event()
+    blocking.set()
+
+    def handler(task: Job) -> None:
+        started.append(task.n)
+        if blocking.is_set():
+            permits.acquire(timeout=20)
+
+    env.handler(Job)(handler)
+    with env.batch():
+        for n in range(5):
+            Job(n=n).delay(env=env)
+    thread, results, worker = _in_thread(env, "jobs", concurrency=1, heartbeat=False)
+    try:
+        assert wait_for(lambda: len(started) == 1, timeout=10)
+        session.fail("delete_message_batch", 10**6)
+        permits.release()  # the first job ends; the handler thread starts the second
+        assert wait_for(lambda: len(started) == 2, timeout=10)
+        # The first delete failed and was retried: acknowledgements are known to fail.
+        assert wait_for(lambda: session.calls["delete_message_batch"] >= 2, timeout=10)
+        permits.release()  # the second job ends while deletes fail
+        time.sleep(0.5)
+        assert len(started) == 2, started  # nothing started: it could not be deleted
+        # Past the visibility timeout the three held jobs are back in the queue: once the
+        # endpoint answers again they are let go unrun, received again and run once each.
+        clock.advance(31)
+        blocking.clear()
+        session.faults.pop("delete_message_batch")
+        assert wait_for(lambda: len(started) == 7, timeout=20), started
+    finally:
+        blocking.clear()
+        permits.release(10)
+        worker.stop()
+        thread.join(10)
+    assert results, results
+    assert not isinstance(results[0], BaseException), results
+    first, second = started[:2]
+    # The two that ran when their deletes failed run again (their deletes came too late);
+    # the three held through the outage run once.
+    assert sorted(started) == sorted([*range(5), first, second])
+    assert worker.stats.released >= 3

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sqs_contracts import SQSEnv, create_standard_queue
-from sqs_contracts.runners.worker import WorkerStats
+from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.sessions import BotoSession
 
 from .contracts import Job

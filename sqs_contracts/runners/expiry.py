@@ -1,0 +1,40 @@
+"""Units whose visibility ended before they started: left to the queue, not run.
+
+While acknowledgements fail (an outage), handlers start nothing new: a job run then could
+not be deleted before its visibility ends, and would run again. A unit that waited past its
+visibility has already gone back to the queue, where another consumer may have it, so it is
+let go unrun; the FIFO followers held behind it are released with it, to keep the order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqs_contracts.runners.acker import Acker
+from sqs_contracts.runners.holdings import Holdings, Unit
+
+logger = logging.getLogger(__name__)
+
+
+def expired(unit: Unit, now: float) -> bool:
+    """True when a unit's visibility has ended (its messages are back in the queue)."""
+    return now >= unit.visible_at
+
+
+def let_go(holdings: Holdings, unit: Unit, acker: Acker) -> int:
+    """Drop an expired unit without running it; return the messages let go or released."""
+    released = holdings.finish(unit, False, lambda: None)
+    for message in unit.messages:
+        acker.deadlines.drop(message)
+    for later in released:
+        for message in later.messages:
+            acker.change(later.queue, message, 0)
+    count = len(unit.messages) + sum(len(u.messages) for u in released)
+    logger.warning(
+        "%d message(s) of queue %s waited past their visibility timeout while "
+        "acknowledgements failed; left to the queue, not run here",
+        len(unit.messages),
+        unit.queue.name,
+        extra={"queue": unit.queue.name},
+    )
+    return count
