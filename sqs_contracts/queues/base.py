@@ -213,6 +213,11 @@ class GenericQueue(AsyncProcessing):
             self.large_payloads.discard(message)
             raise
 
+    def discard_payload(self, message: OutgoingMessage) -> None:
+        """Delete the stored payload of a message that was not sent (none is left behind)."""
+        if message.offloaded is not None and self.large_payloads is not None:
+            self.large_payloads.discard(message)
+
     def _send(self, message: OutgoingMessage) -> str | None:
         buffer = self.send_buffer
         if buffer.is_batching(self.name):

@@ -47,17 +47,20 @@ def send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> lis
     Returns, in the order of ``messages``, each one's MessageId or its failure. A request
     that raises (the endpoint down, access denied) fails every entry it carried, with the
     error's code, so that each job can be named. The middleware hears of the request and of
-    each message's id or failure.
+    each message's id or failure; the stored payload of a message not sent is deleted.
     """
     chain = queue.middleware
-    if not chain:
-        return _send_entries(queue, messages)
-    chain.before_send_batch(queue.name, messages)
+    if chain:
+        chain.before_send_batch(queue.name, messages)
     outcomes = _send_entries(queue, messages)
-    failed = [outcome for outcome in outcomes if not isinstance(outcome, str)]
-    ids = {str(i): outcome for i, outcome in enumerate(outcomes) if isinstance(outcome, str)}
-    error = SendBatchError(queue.name, failed) if failed else None
-    report_batch(chain, queue.name, messages, ids, error)
+    if chain:
+        failed = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+        ids = {str(i): outcome for i, outcome in enumerate(outcomes) if isinstance(outcome, str)}
+        error = SendBatchError(queue.name, failed) if failed else None
+        report_batch(chain, queue.name, messages, ids, error)
+    for message, outcome in zip(messages, outcomes, strict=True):
+        if message.offloaded is not None and not isinstance(outcome, str):
+            queue.discard_payload(message)  # not sent: its stored payload would be orphaned
     return outcomes
 
 

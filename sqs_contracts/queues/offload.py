@@ -104,6 +104,7 @@ class S3Offload:
         """Delete the object of a message whose send failed, so that none is left behind."""
         pointer = message.offloaded
         if pointer is not None:
+            message.offloaded = None  # deleted once, whichever layer learns of the failure
             self._delete(pointer, "its send failed")
 
     # -- receiving -----------------------------------------------------------------------------

@@ -47,6 +47,10 @@ class BatchTarget(Protocol):
         """The env's middleware, told of each request and each message's id."""
         ...
 
+    def discard_payload(self, message: OutgoingMessage) -> None:
+        """Delete the stored payload of a message that was not sent (none is left behind)."""
+        ...
+
 
 class SendingQueue(BatchTarget, Protocol):
     """The queue a single message is sent to, which may be batching it instead."""

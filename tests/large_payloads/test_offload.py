@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from backends import receive
@@ -12,6 +13,7 @@ from sqs_contracts import RawQueue, SQSEnv, create_standard_queue
 from sqs_contracts.backoff_policies import IMMEDIATE_RETURN
 from sqs_contracts.large_payloads import S3AccessDenied, S3BucketNotFound, S3Offload
 from sqs_contracts.sessions import ManualClock, MemorySession
+from sqs_contracts.sessions.errors import SendBatchError
 from sqs_contracts.sessions.s3_memory import MemoryS3Session
 from sqs_contracts.testing import run_until_idle
 from sqs_contracts.wire.payload_pointer import POINTER_CLASS, encode_pointer, parse_pointer
@@ -235,6 +237,30 @@ def test_an_object_is_deleted_when_the_send_fails(stack: Stack) -> None:
     stack.queue(env, "reports")
     with pytest.raises(RuntimeError, match="unreachable"):
         Report(name="r", blob="f" * 300_000).delay(env=env)
+    assert stack.keys() == []
+
+
+class _RefusedBatchEntries(Recorder):
+    """Answers ``SendMessageBatch`` with every offloaded entry refused (a sender fault)."""
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        entries = kwargs["Entries"]
+        refused = [e for e in entries if "ExtendedPayloadSize" in e.get("MessageAttributes", {})]
+        kept = [e for e in entries if e not in refused]
+        answer = self.inner.send_message_batch(**{**kwargs, "Entries": kept}) if kept else {}
+        failed = [
+            {"Id": e["Id"], "SenderFault": True, "Code": "InvalidParameterValue", "Message": "no"}
+            for e in refused
+        ]
+        return {"Successful": answer.get("Successful", []), "Failed": failed}
+
+
+def test_an_object_is_deleted_when_its_batch_entry_is_refused(stack: Stack) -> None:
+    env = stack.env(session=_RefusedBatchEntries(stack.backend.session))
+    stack.queue(env, "reports")
+    with pytest.raises(SendBatchError, match="Report"), env.batch():
+        Report(name="small", blob="s").delay(env=env)
+        Report(name="large", blob="f" * 300_000).delay(env=env)
     assert stack.keys() == []
 
 
