@@ -70,6 +70,7 @@ class Acker:
         self._changes: dict[AckTarget, list[tuple[Message, int]]] = {}
         self._oldest: float | None = None
         self._wake = threading.Event()
+        self._timing = False  # the timer thread follows _oldest: no need to wake it
         self._stopped = threading.Event()
         self._abort = threading.Event()
         # Daemon senders, not an executor: a sender stuck in a call during an outage must
@@ -119,7 +120,8 @@ class Acker:
                 return full
             if self._oldest is None:
                 self._oldest = time.monotonic()
-                self._wake.set()
+                if not self._timing:
+                    self._wake.set()
             return []
 
     def _submit(self, send: Callable[[AckTarget, list[_T]], None], queue: Any, items: Any) -> None:
@@ -174,19 +176,25 @@ class Acker:
         while not self._stopped.is_set():
             self._wake.wait()
             self._wake.clear()
-            # Flush once the oldest item waiting is flush_interval old; a full batch sent
-            # meanwhile may have taken it, and the timer then follows the next oldest.
-            while (oldest := self._oldest_waiting()) is not None:
-                remaining = oldest + self.flush_interval - time.monotonic()
-                if remaining <= 0:
-                    self.flush()
-                    break
-                if self._stopped.wait(remaining):
+            # Flush once the oldest item waiting is flush_interval old. A full batch sent
+            # meanwhile may have taken it: the timer then follows the next oldest, and stays
+            # one interval after the last, so that adds need not wake it batch after batch.
+            lingered = False
+            while True:
+                with self._lock:
+                    oldest = self._oldest
+                    self._timing = oldest is not None or not lingered
+                    if not self._timing:
+                        break
+                if oldest is None:
+                    lingered, wait = True, self.flush_interval
+                else:
+                    lingered, wait = False, oldest + self.flush_interval - time.monotonic()
+                    if wait <= 0:
+                        self.flush()
+                        continue
+                if self._stopped.wait(wait):
                     return
-
-    def _oldest_waiting(self) -> float | None:
-        with self._lock:
-            return self._oldest
 
     def _send_loop(self) -> None:
         while (job := self._jobs.get()) is not None:

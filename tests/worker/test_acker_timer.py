@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -44,3 +45,38 @@ def test_a_full_batch_restarts_the_flush_timer_for_what_comes_after_it() -> None
     # Sent a flush interval after it was added, not when the first batch's timer ran out:
     # a delay of the timer thread only makes it later.
     assert sent[1][0] - added >= 0.3
+
+
+class _CountingEvent(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets = 0
+
+    def set(self) -> None:
+        self.sets += 1
+        super().set()
+
+
+def test_batches_in_quick_succession_do_not_wake_the_flush_timer_each_time() -> None:
+    session = FaultySession(MemorySession())
+    env = SQSEnv(session)
+    create_standard_queue(env, "jobs")
+    queue = env.queue("jobs")
+    session.faults["delete_message_batch"] = lambda kwargs: {
+        "Successful": [{"Id": entry["Id"]} for entry in kwargs["Entries"]],
+        "Failed": [],
+    }
+    acker = Acker(flush_interval=5.0)
+    wake = acker._wake = _CountingEvent()
+    acker.start()
+    messages = [{"MessageId": str(i), "ReceiptHandle": f"handle-{i}"} for i in range(1001)]
+    try:
+        acker.delete(queue, messages[0])
+        assert wait_for(lambda: acker._timing, timeout=10)  # the timer follows it
+        for message in messages[1:]:
+            acker.delete(queue, message)
+        # A hundred full batches went out while the timer followed them: one wake-up in all.
+        assert wake.sets == 1
+    finally:
+        acker.close()
+    assert session.calls["delete_message_batch"] == 101
