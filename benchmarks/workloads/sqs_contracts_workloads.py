@@ -252,7 +252,13 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     check(len(seen) == n, f"handled {len(seen)} distinct jobs, expected {n}")
     if concurrency == 1:
         check(handled[0] == n, f"handled {handled[0]} jobs, expected {n}")
-    check(ctx.visible_messages(url) == 0, "messages left in the queue")
+    left = ctx.visible_messages(url)
+    check(
+        left == 0,
+        f"messages left in the queue: {left} ({handled[0] - n} duplicate deliveries handled; "
+        f"worker: {getattr(stats, 'released', '?')} released, "
+        f"{getattr(stats, 'abandoned', '?')} abandoned)",
+    )
 
 
 def _setup(stats: Any, client: Any) -> dict[str, Any]:
