@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from sqs_contracts.runners.acker import Acker
+from sqs_contracts.runners.acker import Deadlines
 from sqs_contracts.runners.holdings import Holdings, Unit
 
 logger = logging.getLogger(__name__)
@@ -21,15 +21,11 @@ def expired(unit: Unit, now: float) -> bool:
     return now >= unit.visible_at
 
 
-def let_go(holdings: Holdings, unit: Unit, acker: Acker) -> int:
-    """Drop an expired unit without running it; return the messages let go or released."""
+def let_go(holdings: Holdings, unit: Unit, deadlines: Deadlines) -> list[Unit]:
+    """Drop an expired unit without running it; return the FIFO followers to release."""
     released = holdings.finish(unit, False, lambda: None)
     for message in unit.messages:
-        acker.deadlines.drop(message)
-    for later in released:
-        for message in later.messages:
-            acker.change(later.queue, message, 0)
-    count = len(unit.messages) + sum(len(u.messages) for u in released)
+        deadlines.drop(message)
     logger.warning(
         "%d message(s) of queue %s waited past their visibility timeout while "
         "acknowledgements failed; left to the queue, not run here",
@@ -37,4 +33,4 @@ def let_go(holdings: Holdings, unit: Unit, acker: Acker) -> int:
         unit.queue.name,
         extra={"queue": unit.queue.name},
     )
-    return count
+    return released

@@ -275,7 +275,8 @@ class Worker:
         # Nothing starts while acknowledgements fail: it could not be deleted in time.
         while acker.wait_healthy(self._stop) and (unit := holdings.take(self._stop)):
             if expired(unit, self.clock()):
-                self._count_released(let_go(holdings, unit, acker))
+                self._release(let_go(holdings, unit, acker.deadlines), acker)
+                self._count_released(len(unit.messages))
                 continue
             loop = self._loop
             if loop is not None and loop.takes(unit):
@@ -346,11 +347,18 @@ class Worker:
             for o in outcomes
         )
         released = self._holdings.finish(unit, not returns, lambda: self._record(unit, outcomes))
-        for later in released:
-            for message in later.messages:
-                acker.change(later.queue, message, 0)
-        if released:
-            self._count_released(sum(len(u.messages) for u in released))
+        self._release(released, acker)
+
+    def _release(self, units: Sequence[Unit], acker: Acker) -> None:
+        """Make held units visible again, each at once or when its in-place retry is due."""
+        if not units:
+            return
+        now = self.clock()
+        for unit in units:
+            wait = 0 if unit.due is None else max(0, int(unit.due - now))
+            for message in unit.messages:
+                acker.change(unit.queue, message, wait)
+        self._count_released(sum(len(u.messages) for u in units))
 
     def _retry_in_place(self, unit: Unit, outcomes: list[Outcome]) -> bool:
         if self._stop.is_set():
@@ -369,13 +377,8 @@ class Worker:
         # Release at once what was received and not started: each waiting minute would
         # delay those jobs for nothing.
         unstarted = self._holdings.close()
-        now = self.clock()
-        for unit in unstarted:
-            wait = 0 if unit.due is None else max(0, int(unit.due - now))
-            for message in unit.messages:
-                acker.change(unit.queue, message, wait)
+        self._release(unstarted, acker)
         if unstarted:
-            self._count_released(sum(len(u.messages) for u in unstarted))
             logger.info("released %d received but unstarted messages", self.stats.released)
         acker.flush()
         grace_end = stopped_at + self.grace_period
