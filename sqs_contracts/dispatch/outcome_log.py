@@ -33,11 +33,6 @@ def successes_logged() -> bool:
     return logger.isEnabledFor(logging.DEBUG)
 
 
-def wants_log(outcome: Outcome) -> bool:
-    """Whether an outcome is logged at the current level (failures always are)."""
-    return not outcome.success or successes_logged()
-
-
 def _what(job: JobInfo) -> str:
     return f"job {job.job_name} of queue {job.queue}" if job.job_name else f"queue {job.queue}"
 

@@ -210,7 +210,7 @@ class GenericQueue(AsyncProcessing):
         try:
             return self._send(message)
         except BaseException:
-            self.large_payloads.discard(message)
+            self.discard_payload(message)
             raise
 
     def discard_payload(self, message: OutgoingMessage) -> None:
