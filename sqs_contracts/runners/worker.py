@@ -94,12 +94,12 @@ class Worker:
         self.env = env
         self.concurrency = concurrency
         self.wait_seconds = max(0, min(20, wait_seconds))
-        self.prefetch = MAX_BATCH_ENTRIES if prefetch is None else prefetch
-        """Messages held beyond the running ones (default 10, one full receive); each is
-        released (one receive spent) when the worker stops before starting it."""
         # Each receive waits a round trip: one receive in flight per two handler threads (up
         # to 8) keeps fast handlers fed; the room bounds how many messages they hold.
         self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
+        self.prefetch = MAX_BATCH_ENTRIES * self.receivers if prefetch is None else prefetch
+        """Messages held beyond the running ones (default: a full receive of 10 per receive
+        loop); each is released (one receive spent) when the worker stops before starting it."""
         self.grace_period = grace_period
         self.heartbeat = heartbeat
         self.on_outcome = on_outcome

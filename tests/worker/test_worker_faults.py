@@ -497,3 +497,19 @@ def test_no_job_starts_while_deletes_fail_and_jobs_held_past_their_visibility_ne
     # the three held through the outage run once.
     assert sorted(started) == sorted([*range(5), first, second])
     assert worker.stats.released >= 3
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "prefetch", "loops"), [(1, 10, 1), (2, 10, 1), (8, 40, 4), (32, 80, 8)]
+)
+def test_the_default_prefetch_is_a_full_receive_per_receive_loop(
+    concurrency: int, prefetch: int, loops: int
+) -> None:
+    env = SQSEnv(MemorySession(clock=ManualClock()))
+    create_standard_queue(env, "jobs")
+    env.handler(Job)(lambda task: None)
+    with env.batch():
+        for n in range(5):
+            Job(n=n).delay(env=env)
+    stats = run_worker(env, "jobs", policy=after(5), concurrency=concurrency)
+    assert (stats.receive_loops, stats.hold_limit) == (loops, concurrency + prefetch)
