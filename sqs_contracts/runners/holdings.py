@@ -9,6 +9,7 @@ Only the worker's threads take this lock; a signal handler never does.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,15 @@ from typing import Any
 from sqs_contracts.queues.base import GenericQueue
 
 Message = Mapping[str, Any]
+
+WAKE_AFTER = 0.002
+"""Seconds of ready work per running handler past which an idle handler is woken: less, and
+the running ones clear it sooner than a wake-up would (a thread switch costs tens of
+microseconds, more than a fast job)."""
+
+STALLED_AFTER = 0.05
+"""Seconds with units ready and none taken after which an idle handler is woken anyway: a
+running job turned out slower than the jobs before it."""
 
 
 @dataclass(slots=True)
@@ -43,17 +53,20 @@ class Unit:
     """Runs in place after a failure (FIFO), counted against ``maxReceiveCount``."""
     due: float | None = None
     """When a unit waiting for an in-place retry may run again."""
+    taken_at: float = 0.0
+    """When a handler thread took it (``time.monotonic``), to learn how long jobs take."""
 
 
 class Holdings:
     """The held units, the ready queue, FIFO groups and the room left to receive."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, now: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         # One lock; handlers wait for work, receivers each for their turn at the room, and
         # the shutdown for running jobs. A wake-up costs a thread switch per job at high
         # rates, so each wakes only a thread that can act: the receiver at the head of the
-        # line when its room is there, and one handler at a time (which wakes the next).
+        # line when its room is there, and one handler at a time (which wakes the next), only
+        # while the running handlers would not soon clear the ready units themselves.
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._quiet = threading.Condition(self._lock)
@@ -65,6 +78,10 @@ class Holdings:
         self._busy_groups: set[tuple[str, str]] = set()
         self._retrying: list[Unit] = []
         self._idle_handlers = 0
+        self._running = 0
+        self._job_time: float | None = None  # seconds per unit; until known, as if slow
+        self._last_take = 0.0
+        self._now = now
         self._turns: deque[_Turn] = deque()
         self.closed = False
 
@@ -158,16 +175,32 @@ class Holdings:
                 if key not in self._busy_groups:
                     self._busy_groups.add(key)
                     self._ready.append(self._groups[key].popleft())
-            if self._ready and self._idle_handlers:
-                self._work.notify()  # the handler taking a unit wakes the next one
+            self._wake_handler()
             self._offer_room()  # a receive that got fewer than it reserved leaves room
             return True
 
     # -- work ----------------------------------------------------------------------------------
 
-    def take(self, stop: threading.Event) -> Unit | None:
-        """Wait for a unit to run and mark it started; None when the worker stops."""
+    def _wake_handler(self) -> None:
+        """Wake one idle handler if the ready units need another thread (under the lock)."""
+        if self._ready and self._idle_handlers:
+            job_time = self._job_time
+            backlog = WAKE_AFTER if job_time is None else len(self._ready) * job_time
+            if not self._running or backlog >= WAKE_AFTER * self._running:
+                self._work.notify()
+
+    def take(self, stop: threading.Event, done: Unit | None = None) -> Unit | None:
+        """Wait for a unit to run and mark it started; None when the worker stops.
+
+        ``done`` is the unit this thread took last, run or handed on since.
+        """
         with self._lock:
+            if done is not None:
+                self._running -= 1
+                took = self._now() - done.taken_at
+                # A slow job counts at once, fast ones wear it down: better a wake-up too many.
+                known = took if self._job_time is None else self._job_time
+                self._job_time = max(took, known * 0.9 + took * 0.1)
             self._idle_handlers += 1
             if not self._ready:
                 # An idle handler lets a receive go out for whatever room there is.
@@ -179,9 +212,18 @@ class Holdings:
                 return None
             unit = self._ready.popleft()
             unit.started = True
-            if self._ready and self._idle_handlers:
-                self._work.notify()
+            self._running += 1
+            unit.taken_at = self._last_take = self._now()
+            self._wake_handler()
             return unit
+
+    def nudge(self) -> None:
+        """Wake an idle handler when ready units have waited ``STALLED_AFTER`` seconds with
+        none taken (called periodically)."""
+        with self._lock:
+            stalled = self._now() - self._last_take >= STALLED_AFTER
+            if self._ready and self._idle_handlers and stalled:
+                self._work.notify()
 
     def followers(self, unit: Unit) -> int:
         """How many units of the same FIFO group wait behind this one."""
@@ -210,8 +252,7 @@ class Holdings:
                 self._retrying.remove(unit)
                 unit.due = None
                 self._ready.appendleft(unit)
-            if due:
-                self._work.notify()
+            self._wake_handler()
 
     def waiting_until(self) -> float | None:
         """When the only units held wait for an in-place retry (nothing running or ready):
@@ -238,7 +279,7 @@ class Holdings:
                     waiting.clear()
                 if waiting:
                     self._ready.append(waiting.popleft())
-                    self._work.notify()
+                    self._wake_handler()
                 else:
                     self._busy_groups.discard(key)
                     self._groups.pop(key, None)

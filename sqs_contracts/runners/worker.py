@@ -235,6 +235,7 @@ class Worker:
                 held = [m for unit in holdings.snapshot() for m in unit.messages]
                 self.on_waiting(due, held)
             holdings.promote_due(self.clock())
+            holdings.nudge()
             with holdings.lock:
                 # While jobs run there is nothing to report: an idle timer must not fire
                 # under a long job; handlers report what finishes.
@@ -272,8 +273,9 @@ class Worker:
 
     def _handler_loop(self, acker: Acker) -> None:
         holdings = self._holdings
+        unit: Unit | None = None
         # Nothing starts while acknowledgements fail: it could not be deleted in time.
-        while acker.wait_healthy(self._stop) and (unit := holdings.take(self._stop)):
+        while acker.wait_healthy(self._stop) and (unit := holdings.take(self._stop, unit)):
             if expired(unit, self.clock()):
                 self._release(let_go(holdings, unit, acker.deadlines), acker)
                 self._count_released(len(unit.messages))
