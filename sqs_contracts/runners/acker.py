@@ -10,10 +10,11 @@ SQS may deliver it to another consumer, and the delete can no longer prevent a s
 from __future__ import annotations
 
 import logging
+import math
 import queue as queue_module
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqs_contracts.queues.acknowledge import AckTarget, change_visibility, delete_messages
@@ -33,20 +34,22 @@ class Deadlines:
         self._lock = threading.Lock()
         self._ends: dict[str, float] = {}
 
-    def set(self, message: Message, end: float) -> None:
-        """Record that a message stays invisible until ``end``."""
+    def set(self, messages: Iterable[Message], end: float) -> None:
+        """Record that messages stay invisible until ``end``."""
         with self._lock:
-            self._ends[message["ReceiptHandle"]] = end
+            for message in messages:
+                self._ends[message["ReceiptHandle"]] = end
 
-    def get(self, message: Message) -> float:
-        """When a message's visibility ends (never, for a message not tracked)."""
+    def get(self, messages: Iterable[Message]) -> list[float]:
+        """When each message's visibility ends (never, for a message not tracked)."""
         with self._lock:
-            return self._ends.get(message["ReceiptHandle"], float("inf"))
+            return [self._ends.get(m["ReceiptHandle"], math.inf) for m in messages]
 
-    def drop(self, message: Message) -> None:
-        """Forget a message (acknowledged, or past its deadline)."""
+    def drop(self, messages: Iterable[Message]) -> None:
+        """Forget messages (acknowledged, or past their deadline)."""
         with self._lock:
-            self._ends.pop(message["ReceiptHandle"], None)
+            for message in messages:
+                self._ends.pop(message["ReceiptHandle"], None)
 
 
 class Acker:
@@ -144,6 +147,8 @@ class Acker:
 
     def wait_healthy(self, stop: threading.Event) -> bool:
         """Block while acknowledgements fail; False when ``stop`` is set first."""
+        if self.healthy.is_set():  # without the Event's lock: asked once per job
+            return not stop.is_set()
         while not self.healthy.wait(0.1):
             if stop.is_set():
                 return False
@@ -264,15 +269,15 @@ class Acker:
         finally:
             if failures:
                 self._set_failing(-1)
-            for message in handled:
-                self.deadlines.drop(message)
+            self.deadlines.drop(handled)
 
     def _drop_late(
         self, items: list[_T], message_of: Callable[[_T], Message], what: str, queue: AckTarget
     ) -> list[_T]:
         """The items whose visibility has not ended yet; the others are logged and dropped."""
         now = self.clock()
-        keep = [i for i in items if self.deadlines.get(message_of(i)) > now]
+        ends = self.deadlines.get([message_of(i) for i in items])
+        keep = [i for i, end in zip(items, ends, strict=True) if end > now]
         if len(keep) < len(items):
             logger.error(
                 "%s: gave up on %d message(s) whose visibility timeout ended; SQS delivers "

@@ -24,8 +24,7 @@ def expired(unit: Unit, now: float) -> bool:
 def let_go(holdings: Holdings, unit: Unit, deadlines: Deadlines) -> list[Unit]:
     """Drop an expired unit without running it; return the FIFO followers to release."""
     released = holdings.finish(unit, False, lambda: None)
-    for message in unit.messages:
-        deadlines.drop(message)
+    deadlines.drop(unit.messages)
     logger.warning(
         "%d message(s) of queue %s waited past their visibility timeout while "
         "acknowledgements failed; left to the queue, not run here",

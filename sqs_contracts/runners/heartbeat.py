@@ -103,5 +103,4 @@ class Heartbeat:
                     continue
                 # Only an extension SQS accepted moves the deadline.
                 unit.visible_at = now + extension
-                for message in unit.messages:
-                    self.deadlines.set(message, unit.visible_at)
+                self.deadlines.set(unit.messages, unit.visible_at)

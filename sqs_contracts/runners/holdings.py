@@ -195,9 +195,10 @@ class Holdings:
         ``done`` is the unit this thread took last, run or handed on since.
         """
         with self._lock:
+            now = self._now()
             if done is not None:
                 self._running -= 1
-                took = self._now() - done.taken_at
+                took = now - done.taken_at
                 # A slow job counts at once, fast ones wear it down: better a wake-up too many.
                 known = took if self._job_time is None else self._job_time
                 self._job_time = max(took, known * 0.9 + took * 0.1)
@@ -205,15 +206,16 @@ class Holdings:
             if not self._ready:
                 # An idle handler lets a receive go out for whatever room there is.
                 self._offer_room()
-            while not self._ready and not (stop.is_set() or self.closed):
-                self._work.wait()
+                while not self._ready and not (stop.is_set() or self.closed):
+                    self._work.wait()
+                now = self._now()
             self._idle_handlers -= 1
             if stop.is_set() or self.closed:
                 return None
             unit = self._ready.popleft()
             unit.started = True
             self._running += 1
-            unit.taken_at = self._last_take = self._now()
+            unit.taken_at = self._last_take = now
             self._wake_handler()
             return unit
 

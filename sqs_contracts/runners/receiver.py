@@ -147,7 +147,7 @@ class Receiver:
         for message in messages:
             group = message.get("Attributes", {}).get("MessageGroupId") if settings.fifo else None
             chunks.setdefault(group, []).append(message)
-            self.deadlines.set(message, visible_at)
+        self.deadlines.set(messages, visible_at)
         units = [
             Unit(queue, group_messages[i : i + batch_size], group, started, visible_at)
             for group, group_messages in chunks.items()
@@ -170,5 +170,4 @@ class Receiver:
             )
         else:
             self.on_released(len(messages))
-        for message in messages:
-            self.deadlines.drop(message)
+        self.deadlines.drop(messages)

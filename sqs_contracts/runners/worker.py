@@ -342,12 +342,14 @@ class Worker:
         self.stats.failed += done.failed_count()
 
     def _finish(self, unit: Unit, outcomes: Sequence[Outcome], acker: Acker) -> None:
-        settings = unit.queue.settings
         # The group waits for a message that returns to the queue, not for one moved away.
-        returns = any(
-            o.action == "retry" or (o.action == "dead_letter" and not settings.dead_letter_arn)
-            for o in outcomes
-        )
+        returns = False
+        for o in outcomes:
+            if o.action == "retry" or (
+                o.action == "dead_letter" and not unit.queue.settings.dead_letter_arn
+            ):
+                returns = True
+                break
         released = self._holdings.finish(unit, not returns, lambda: self._record(unit, outcomes))
         self._release(released, acker)
 
@@ -363,7 +365,7 @@ class Worker:
         self._count_released(sum(len(u.messages) for u in units))
 
     def _retry_in_place(self, unit: Unit, outcomes: list[Outcome]) -> bool:
-        if self._stop.is_set():
+        if unit.group is None or self._stop.is_set():  # only FIFO heads are kept
             return False
         return retry_in_place(self._holdings, unit, outcomes, self.clock, self._record)
 
