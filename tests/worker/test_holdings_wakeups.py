@@ -49,25 +49,33 @@ def _idle_handler(holdings: Holdings, stop: threading.Event) -> tuple[threading.
     return thread, took
 
 
+class _FastSoFar:
+    """One handler thread running its second unit after a 50 us one, another one idle."""
+
+    def __init__(self, units: int) -> None:
+        self.holdings, self.clock, self.notified = _holdings()
+        self.stop = threading.Event()
+        first, self.running, *self.rest = _units(units)
+        self.holdings.add([first, self.running], 2)
+        taken = self.holdings.take(self.stop)
+        self.clock.now += 0.00005
+        assert self.holdings.take(self.stop, taken) is self.running
+        self.thread, self.took = _idle_handler(self.holdings, self.stop)
+
+
 def test_fast_units_are_left_to_the_running_handler() -> None:
-    holdings, clock, notified = _holdings()
-    stop = threading.Event()
-    first, second, *rest = _units(6)
-    holdings.add([first, second], 2)
-    running = holdings.take(stop)
-    clock.now += 0.00005  # a 50 us job
-    assert holdings.take(stop, running) is second
-    thread, took = _idle_handler(holdings, stop)
+    case = _FastSoFar(6)
 
-    holdings.add(rest, len(rest))  # 4 x 50 us: the running handler is there sooner than a wake
+    # 4 x 50 us: the running handler is there sooner than a wake-up would be.
+    case.holdings.add(case.rest, len(case.rest))
 
-    assert notified == []
-    assert took == []
-    clock.now += WAKE_AFTER  # this job took long: now the ready units need another thread
-    assert holdings.take(stop, second) is rest[0]
-    thread.join(5)
-    assert took == [rest[1]]
-    assert notified == [1]
+    assert case.notified == []
+    assert case.took == []
+    case.clock.now += WAKE_AFTER  # this job took long: now the ready units need another thread
+    assert case.holdings.take(case.stop, case.running) is case.rest[0]
+    case.thread.join(5)
+    assert case.took == [case.rest[1]]
+    assert case.notified == [1]
 
 
 def test_units_wake_a_handler_while_none_runs_or_before_any_was_timed() -> None:
@@ -82,21 +90,14 @@ def test_units_wake_a_handler_while_none_runs_or_before_any_was_timed() -> None:
 
 
 def test_ready_units_nobody_took_for_a_while_wake_a_handler() -> None:
-    holdings, clock, notified = _holdings()
-    stop = threading.Event()
-    first, second, *rest = _units(4)
-    holdings.add([first, second], 2)
-    running = holdings.take(stop)
-    clock.now += 0.00005
-    assert holdings.take(stop, running) is second  # fast so far; this one will hang
-    thread, took = _idle_handler(holdings, stop)
-    holdings.add(rest, len(rest))
-    holdings.nudge()
-    assert notified == []  # taken a moment ago
+    case = _FastSoFar(4)  # the running unit will hang
+    case.holdings.add(case.rest, len(case.rest))
+    case.holdings.nudge()
+    assert case.notified == []  # taken a moment ago
 
-    clock.now += STALLED_AFTER + 0.001
-    holdings.nudge()
+    case.clock.now += STALLED_AFTER + 0.001
+    case.holdings.nudge()
 
-    thread.join(5)
-    assert took == [rest[0]]
-    assert notified == [1]
+    case.thread.join(5)
+    assert case.took == [case.rest[0]]
+    assert case.notified == [1]
