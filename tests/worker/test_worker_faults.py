@@ -350,9 +350,15 @@ def test_fifo_followers_are_not_dead_lettered_because_their_head_failed() -> Non
 # -- defect 11: how much the worker holds -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("prefetch", "batch", "bound"), [(1, 1, 2), (0, 10, 10), (2, 1, 3)])
+# Each case fills its bound while every handler thread is blocked: a receive asks for a share
+# of the room (prefetch here) and waits until that much is free, so prefetch 2 at concurrency
+# 1 would hold 2 (one running, one waiting) and wait for a second free place that never comes.
+@pytest.mark.parametrize(
+    ("concurrency", "prefetch", "batch", "bound"),
+    [(1, 1, 1, 2), (1, 0, 10, 10), (2, 1, 1, 3)],
+)
 def test_the_worker_holds_at_most_concurrency_plus_prefetch(
-    prefetch: int, batch: int, bound: int
+    concurrency: int, prefetch: int, batch: int, bound: int
 ) -> None:
     env, _, _ = _env()
     create_standard_queue(env, "batched")
@@ -373,7 +379,9 @@ def test_the_worker_holds_at_most_concurrency_plus_prefetch(
     with env.batch():
         for n in range(40):
             BatchJob(n=n).delay(env=env)
-    thread, _, worker = _in_thread(env, "batched", prefetch=prefetch, receivers=4)
+    thread, _, worker = _in_thread(
+        env, "batched", concurrency=concurrency, prefetch=prefetch, receivers=4
+    )
     try:
         assert wait_for(lambda: counts(env, "batched")[1] >= bound, 10)
         time.sleep(0.3)  # more receives would show here; the bound holds whatever the wait
