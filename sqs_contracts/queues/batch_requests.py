@@ -59,7 +59,7 @@ def send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> lis
         error = SendBatchError(queue.name, failed) if failed else None
         report_batch(chain, queue.name, messages, ids, error)
     for message, outcome in zip(messages, outcomes, strict=True):
-        if message.offloaded is not None and not isinstance(outcome, str):
+        if not isinstance(outcome, str):
             queue.discard_payload(message)  # not sent: its stored payload would be orphaned
     return outcomes
 

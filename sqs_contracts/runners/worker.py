@@ -365,7 +365,7 @@ class Worker:
         self._count_released(sum(len(u.messages) for u in units))
 
     def _retry_in_place(self, unit: Unit, outcomes: list[Outcome]) -> bool:
-        if unit.group is None or self._stop.is_set():  # only FIFO heads are kept
+        if self._stop.is_set():
             return False
         return retry_in_place(self._holdings, unit, outcomes, self.clock, self._record)
 
