@@ -12,7 +12,7 @@ import base64
 import json
 import pickle
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 import orjson
@@ -66,6 +66,30 @@ def _has_huge_float(values: Iterable[Any]) -> bool:
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
+def _stdlib_encoder() -> Callable[[Any], str]:
+    """``_STRICT_JSON.encode`` without building the C encoder on every call."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _STRICT_JSON.encode
+    # Without the markers dict it keeps no state between calls, so threads may share it; a
+    # cycle then ends in RecursionError, which the stdlib's own encoder turns into its error.
+    encode = make(
+        None, _STRICT_JSON.default, json.encoder.encode_basestring_ascii, None,
+        ": ", ", ", False, False, False,
+    )  # fmt: skip
+
+    def dumps(message: Any) -> str:
+        try:
+            return "".join(encode(message, 0))
+        except RecursionError:
+            return _STRICT_JSON.encode(message)
+
+    return dumps
+
+
+_dumps = _stdlib_encoder()
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -80,7 +104,7 @@ class JSONCodec:
     def serialize(cls, message: Any) -> str:
         """Encode with ``json.dumps``; raise ``UnsendableValue`` on NaN or a lone surrogate."""
         try:
-            body = _STRICT_JSON.encode(message)
+            body = _dumps(message)
         except ValueError:
             check_sendable(message)
             raise
