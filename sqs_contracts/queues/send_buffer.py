@@ -5,7 +5,9 @@ sends are buffered per thread (per task under asyncio) and queue, and go out in
 ``SendMessageBatch`` requests of at most 10 entries and 1 MiB: a chunk leaves for a send
 thread as soon as it is full, so several requests are in flight while the block goes on,
 and the rest leaves when the outermost block exits, which then waits for every request and
-raises the failures, naming each job that was not sent.
+raises the failures, naming each job that was not sent. A session that answers at once
+(``MemorySession``) has no round trip to overlap: its requests are made on the caller's
+thread, which spares a thread hand-off per request.
 
 On a FIFO queue a request waits until the earlier requests carrying one of its message
 groups are done, so each group reaches SQS in the order it was enqueued.
@@ -18,7 +20,7 @@ import concurrent.futures
 import contextvars
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from sqs_contracts.queues.batch_requests import (
 from sqs_contracts.queues.coalescer import Coalescer, linger_of
 from sqs_contracts.queues.send_hooks import BatchTarget
 from sqs_contracts.queues.send_pool import SEND_THREADS, SendPool
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, answers_at_once
 from sqs_contracts.sessions.errors import SendBatchError
 from sqs_contracts.wire.envelope import OutgoingMessage
 
@@ -74,6 +76,17 @@ def _send_chunk(queue: BatchTarget, chunk: list[OutgoingMessage], done: Future[N
         done.set_exception(SendBatchError(queue.name, failures))
     else:
         done.set_result(None)
+
+
+_Start = Callable[[], None]
+"""Starts one request: on a send thread, or here when the session answers at once."""
+
+
+def _start_all(starts: Sequence[_Start]) -> None:
+    # Called with the block's lock released: a request made here runs the middleware, which
+    # may enqueue in turn.
+    for start in starts:
+        start()
 
 
 def _raise_failures(requests: Sequence[Future[None]]) -> None:
@@ -133,25 +146,29 @@ class SendBuffer:
         state = self._state.get()
         if state is None:
             raise RuntimeError("SendBuffer.add() outside a batch block: check is_batching()")
+        starts: list[_Start] = []
         with state.lock:
             pending = state.pending.get(queue.name)
             if pending is None:
                 pending = state.pending[queue.name] = _Pending(queue)
             if pending.messages and pending.size + message.size > MAX_MESSAGE_BYTES:
-                self._submit(state, pending.queue, pending.take())
+                self._submit(state, pending.queue, pending.take(), starts)
             pending.messages.append(message)
             pending.size += message.size
             if len(pending.messages) == MAX_BATCH_ENTRIES:
-                self._submit(state, pending.queue, pending.take())
+                self._submit(state, pending.queue, pending.take(), starts)
+        _start_all(starts)
 
     def flush(self, queue_name: str | None = None) -> None:
         """Send what is buffered for one queue, or for every queue, and wait for it."""
         state = self._state.get()
         if state is None:
             return
+        starts: list[_Start] = []
         with state.lock:
             names = [queue_name] if queue_name is not None else list(state.pending)
-            requests = self._take(state, names)
+            requests = self._take(state, names, starts)
+        _start_all(starts)
         concurrent.futures.wait(requests)
         _raise_failures(requests)
 
@@ -207,6 +224,7 @@ class SendBuffer:
         queue_name: str | None,
     ) -> list[Future[None]]:
         """Close a block; send what it leaves and return the requests to wait for."""
+        starts: list[_Start] = []
         with state.lock:
             if queue_name is None:
                 state.depth -= 1
@@ -219,26 +237,36 @@ class SendBuffer:
                 else:
                     known = {*state.pending, *state.in_flight}
                     names = [name for name in known if state.scoped[name] == 0]
-            requests = self._take(state, names)
+            requests = self._take(state, names, starts)
         if token is not None:
             self._state.reset(token)
+        _start_all(starts)
         return requests
 
-    def _take(self, state: _BlockState, names: Sequence[str]) -> list[Future[None]]:
-        """Send what is buffered for ``names``; return their requests in flight (lock held)."""
+    def _take(
+        self, state: _BlockState, names: Sequence[str], starts: list[_Start]
+    ) -> list[Future[None]]:
+        """Queue up what is buffered for ``names``; return their requests (lock held)."""
         requests: list[Future[None]] = []
         for name in names:
             pending = state.pending.pop(name, None)
             if pending is not None:
                 for chunk in chunk_messages(pending.messages):
-                    self._submit(state, pending.queue, chunk)
+                    self._submit(state, pending.queue, chunk, starts)
             requests.extend(state.in_flight.pop(name, ()))
             for key in [key for key in state.last_of_group if key[0] == name]:
                 del state.last_of_group[key]
         return requests
 
-    def _submit(self, state: _BlockState, queue: BatchTarget, chunk: list[OutgoingMessage]) -> None:
-        """Start a request now, or once the requests it must follow are done (lock held)."""
+    def _submit(
+        self,
+        state: _BlockState,
+        queue: BatchTarget,
+        chunk: list[OutgoingMessage],
+        starts: list[_Start],
+    ) -> None:
+        """Add a request to ``starts``, to start once the lock is released, or have it start
+        when the requests it must follow are done (lock held)."""
         done: Future[None] = Future()
         done.set_running_or_notify_cancel()  # an awaiting task that is cancelled cannot drop it
         state.in_flight.setdefault(queue.name, []).append(done)
@@ -257,10 +285,13 @@ class SendBuffer:
             state.last_of_group[(queue.name, group)] = done
 
         def start() -> None:
-            self.pool.submit(_send_chunk, queue, chunk, done)
+            if answers_at_once(queue.session):
+                _send_chunk(queue, chunk, done)
+            else:
+                self.pool.submit(_send_chunk, queue, chunk, done)
 
         if not before:
-            start()
+            starts.append(start)
             return
         remaining = [len(before)]
         count_lock = threading.Lock()

@@ -21,6 +21,13 @@ MAX_BATCH_ENTRIES = 10
 """The SQS limit on entries in one batch request and messages in one receive."""
 
 
+def answers_at_once(session: object) -> bool:
+    """Tell whether a session's calls return without a round trip (``MemorySession``), so a
+    request is made on the caller's thread rather than handed to a send thread."""
+    # Looked up on the class: a wrapper forwarding attributes may well block.
+    return getattr(type(session), "answers_at_once", False) is True
+
+
 @runtime_checkable
 class SQSSession(Protocol):
     """The SQS operations the library uses, with boto3's request and response shapes."""

@@ -48,6 +48,9 @@ class MemorySession(QueueRegistry):
     Behaves as SQS does (visibility, redrive, FIFO, limits, error codes); time comes from ``clock``.
     """
 
+    answers_at_once = True
+    """Its calls never wait on a network: batch blocks send on the caller's thread."""
+
     def __init__(
         self,
         clock: Clock | None = None,
