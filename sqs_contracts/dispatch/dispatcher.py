@@ -85,11 +85,21 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
         results = _guarded(route, lambda: route.process_each(messages), len(messages))
         return end_jobs(route, messages, jobs, results, time.perf_counter() - start)
     outcomes: list[Outcome] = []
+    chain = route.middleware
+    # A success with no middleware and no success logged has nothing to report: it skips
+    # the bookkeeping of end_jobs.
+    quiet = not chain and not successes_logged()
     for message in messages:
-        jobs = begin_jobs(route, [message], batched=False)
+        jobs = begin_jobs(route, [message], batched=False) if chain else [None]
         start = time.perf_counter()
-        result = _guarded(route, lambda m=message: [route.process_message(m)], 1)  # type: ignore[misc]
-        outcomes += end_jobs(route, [message], jobs, result, time.perf_counter() - start)
+        try:
+            result = route.process_message(message)
+        except Exception as exc:  # a processor bug fails its message, never the runner
+            result = failed_call(route, exc, 1)[0]
+        if quiet and result.success:
+            outcomes.append(DELETE)
+            continue
+        outcomes += end_jobs(route, [message], jobs, [result], time.perf_counter() - start)
     return outcomes
 
 
