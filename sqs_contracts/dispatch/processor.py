@@ -90,18 +90,20 @@ class Processor:
 
     def validate(self, job_kwargs: Mapping[str, Any], version: int = 1) -> Any:
         """Validate a payload dict into the contract; raise :class:`InvalidPayload` if it fails."""
-        if self.model is None:
+        model = self.model
+        if model is None:
             return dict(job_kwargs)
-        payload = dict(job_kwargs)
-        upcast = getattr(self.model, "upcast", None)
+        # Validation reads the payload and upcasters get copies: no copy is needed here.
+        payload = job_kwargs if type(job_kwargs) is dict else dict(job_kwargs)
+        upcast = getattr(model, "upcast", None)
         if upcast is not None:
             payload = upcast(payload, version)
         try:
-            return self.model.model_validate(payload)
+            return model.model_validate(payload)
         except ValidationError as exc:
             raise InvalidPayload(
                 f"payload of {self.job_name!r} on queue {self.queue.name!r} does not validate "
-                f"against {self.model.__name__}: {describe_validation_error(exc)}",
+                f"against {model.__name__}: {describe_validation_error(exc)}",
                 job_name=self.job_name,
             ) from exc
 
