@@ -90,7 +90,7 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     # the bookkeeping of end_jobs.
     quiet = not chain and not successes_logged()
     for message in messages:
-        jobs = begin_jobs(route, [message], batched=False) if chain else [None]
+        jobs = begin_jobs(route, [message], batched=False)
         start = time.perf_counter()
         try:
             result = route.process_message(message)
