@@ -314,7 +314,10 @@ class Worker:
         queue = unit.queue
         kept = False
         try:
-            kept = bool(outcomes) and self._retry_in_place(unit, outcomes)
+            # Only a FIFO head may be kept for a retry in place.
+            kept = (
+                unit.group is not None and bool(outcomes) and self._retry_in_place(unit, outcomes)
+            )
             for message, outcome in zip(unit.messages, outcomes, strict=True):
                 if not kept:
                     try:
@@ -329,17 +332,21 @@ class Worker:
 
     def _record(self, unit: Unit, outcomes: Sequence[Outcome]) -> None:
         """Count a run and tell the policy (under the holdings lock)."""
-        done = BatchProcessingResult(unit.queue.name)
+        succeeded: list[Message] = []
+        failed: list[Message] = []
         for message, outcome in zip(unit.messages, outcomes, strict=True):
-            if outcome.action != "defer":  # re-sent for later, nothing ran
-                done.update_with_message(message, outcome.success)
+            action = outcome.action
+            if action == "delete":
+                succeeded.append(message)
+            elif action != "defer":  # re-sent for later, nothing ran
+                failed.append(message)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
-        self._policy.update_state(done)
+        self._policy.update_state(BatchProcessingResult(unit.queue.name, succeeded, failed))
         if self._policy.need_shutdown():
             self._stop.set()
-        self.stats.succeeded += done.succeeded_count()
-        self.stats.failed += done.failed_count()
+        self.stats.succeeded += len(succeeded)
+        self.stats.failed += len(failed)
 
     def _finish(self, unit: Unit, outcomes: Sequence[Outcome], acker: Acker) -> None:
         # The group waits for a message that returns to the queue, not for one moved away.
