@@ -29,7 +29,7 @@ from sqs_contracts.runners.expiry import expired, let_go
 from sqs_contracts.runners.fifo_retry import retry_in_place
 from sqs_contracts.runners.heartbeat import Heartbeat
 from sqs_contracts.runners.holdings import Holdings, Unit
-from sqs_contracts.runners.receiver import Receiver
+from sqs_contracts.runners.receiver import receive_loops
 from sqs_contracts.runners.retry import fatal_reason, is_fatal
 from sqs_contracts.runners.signals import SignalFlag
 from sqs_contracts.runners.worker_stats import WorkerStats
@@ -42,9 +42,6 @@ Message = Mapping[str, Any]
 
 DEFAULT_CONCURRENCY = 1
 """Handler threads of a worker when none is asked for, from ``env.worker()`` or the CLI."""
-
-MIN_RECEIVE = 5
-"""The fewest messages a receive loop asks for when the room is shared between loops."""
 
 EXIT_MARGIN = 1.0
 """Seconds past the grace period within which :meth:`Worker.run` returns, whatever polls
@@ -154,31 +151,20 @@ class Worker:
             on_fatal=self._fail,
         )
         heartbeat = Heartbeat(holdings, deadlines, self.clock, self._fail)
-        # Several receives in flight keep fast handlers fed at real latency: as many full
-        # receives of ten as the room holds, and at least two (of MIN_RECEIVE or more each,
-        # a receive costing at most 0.2 requests per job) where it holds that many.
-        chunk = min(MAX_BATCH_ENTRIES, self.prefetch or holdings.limit)
-        room = holdings.limit // len(queues)
-        fits = max(room // MAX_BATCH_ENTRIES, min(2, room // MIN_RECEIVE))
-        per_queue = max(1, min(self.receivers, fits))
-        loops = len(queues) * per_queue
-        receivers = [
-            Receiver(
-                queue,
-                holdings=holdings,
-                acker=acker,
-                deadlines=deadlines,
-                stop=self._stop,
-                clock=self.clock,
-                wait_seconds=self.wait_seconds,
-                share=max(1, min(chunk, holdings.limit // loops)),
-                on_fatal=self._fail,
-                on_released=self._count_released,
-            )
-            for queue in queues
-            for _ in range(per_queue)
-        ]
-        self.stats.receive_loops, self.stats.hold_limit = loops, holdings.limit
+        receivers = receive_loops(
+            queues,
+            holdings=holdings,
+            prefetch=self.prefetch,
+            most=self.receivers,
+            acker=acker,
+            deadlines=deadlines,
+            stop=self._stop,
+            clock=self.clock,
+            wait_seconds=self.wait_seconds,
+            on_fatal=self._fail,
+            on_released=self._count_released,
+        )
+        self.stats.receive_loops, self.stats.hold_limit = len(receivers), holdings.limit
         restore = self._signals.install() if self.handle_signals else (lambda: None)
         self.env.middleware.on_worker_start(self)
         acker.start()
