@@ -77,9 +77,8 @@ class Acker:
         self._stopped = threading.Event()
         self._abort = threading.Event()
         # Daemon senders, not an executor: a sender stuck in a call during an outage must
-        # not keep the process from exiting at the end of the grace period. SimpleQueue hands
-        # a batch over in C, without the Python-level condition of queue.Queue.
-        self._jobs: queue_module.SimpleQueue[Callable[[], None] | None] = queue_module.SimpleQueue()
+        # not keep the process from exiting at the end of the grace period.
+        self._jobs: queue_module.Queue[Callable[[], None] | None] = queue_module.Queue()
         self._busy = 0
         self._idle = threading.Condition(self._lock)
         self._failing = 0
