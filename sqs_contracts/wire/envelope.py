@@ -24,7 +24,6 @@ from sqs_contracts.wire.codecs import (
 from sqs_contracts.wire.context import JobContext, received_context
 from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
 from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
-from sqs_contracts.wire.message import fields_of
 from sqs_contracts.wire.payload_pointer import PayloadPointer
 
 JOB_NAME = "JobName"
@@ -210,7 +209,7 @@ def _string_value(attributes: Mapping[str, Any], name: str) -> str | None:
 
 
 def _attribute(message: Mapping[str, Any], name: str) -> str | None:
-    return _string_value(fields_of(message).get("MessageAttributes", {}), name)
+    return _string_value(message.get("MessageAttributes", {}), name)
 
 
 @dataclass(slots=True)
@@ -226,14 +225,13 @@ class ReceivedJob:
 
     def job_context(self, queue_name: str) -> JobContext:
         """The context a handler receives: producer values plus SQS metadata."""
-        message = fields_of(self.message)
-        attrs = message.get("Attributes", {})
+        attrs = self.message.get("Attributes", {})
         sent = attrs.get("SentTimestamp")
         return received_context(
             self.context,
             queue_name,
             self.job_name,
-            message.get("MessageId", ""),
+            self.message.get("MessageId", ""),
             int(attrs.get("ApproximateReceiveCount", 1)),
             int(sent) / 1000 if sent else None,
             attrs.get("MessageGroupId"),
@@ -263,8 +261,7 @@ def decode_message(
     if payload_error is not None:
         # A pointer whose payload could not be read: invalid, or a transient S3 failure.
         raise payload_error
-    data = fields_of(message)
-    attributes = data.get("MessageAttributes", {})
+    attributes = message.get("MessageAttributes", {})
     job_name = _string_value(attributes, JOB_NAME)
     if job_name is None:
         raise InvalidMessage("message has no JobName attribute: not a job of this library")
@@ -285,7 +282,7 @@ def decode_message(
             job_name=job_name,
         )
     try:
-        payload = codec.deserialize(data["Body"])
+        payload = codec.deserialize(message["Body"])
         raw_context = _string_value(attributes, JOB_CONTEXT)
         if not raw_context or (raw_context == _EMPTY_CONTEXT and codec is JSONCodec):
             context = {}

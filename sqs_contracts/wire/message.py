@@ -130,8 +130,3 @@ class Message(Mapping[str, Any]):
             return int(self.attributes.get("ApproximateReceiveCount", 1))
         except (TypeError, ValueError):
             return 1
-
-
-def fields_of(message: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The plain mapping behind a received message: read per key without a Python call."""
-    return message._data if type(message) is Message else message
