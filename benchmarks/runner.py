@@ -119,51 +119,77 @@ def order_specs(specs: Sequence[WorkloadSpec]) -> list[WorkloadSpec]:
     return sorted(specs, key=key)
 
 
-def run_one(
-    spec: WorkloadSpec,
+def run_round(
+    reports: Sequence[WorkloadReport],
     latency_ms: float | None,
     endpoint_url: str,
     server: SQSServer | None,
     proxy_cpu: Callable[[], float],
     settings: Settings,
-) -> WorkloadReport:
-    report = WorkloadReport(spec, latency_ms)
+) -> None:
+    """Run each workload of one name ``repeat`` times, in turns: one run of each, then the
+    next round. The implementations a row compares then run seconds apart, not minutes, so
+    the machine's drift (its speed moves by tens of percent here) falls on each alike, and
+    run i of one is paired in time with run i of the others."""
     for _ in range(settings.repeat):
-        gc.collect()
-        ctx = Context(
-            endpoint_url=endpoint_url,
-            server_url=server.endpoint_url if server is not None else "",
-            latency_ms=latency_ms or 0.0,
-            n=settings.n,
-            io_n=settings.io_n,
-            io_sleep=settings.io_sleep,
-            quick=settings.quick,
-            spec=spec,
-            mem_n=settings.mem_n,
-            rss_n=settings.rss_n,
-            prefetch=settings.prefetch,
-            proxy_cpu=proxy_cpu,
-            server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
-        )
+        for report in reports:
+            if report.status == "ok":
+                _run_once(report, latency_ms, endpoint_url, server, proxy_cpu, settings)
+
+
+def _run_once(
+    report: WorkloadReport,
+    latency_ms: float | None,
+    endpoint_url: str,
+    server: SQSServer | None,
+    proxy_cpu: Callable[[], float],
+    settings: Settings,
+) -> None:
+    spec = report.spec
+    gc.collect()
+    ctx = Context(
+        endpoint_url=endpoint_url,
+        server_url=server.endpoint_url if server is not None else "",
+        latency_ms=latency_ms or 0.0,
+        n=settings.n,
+        io_n=settings.io_n,
+        io_sleep=settings.io_sleep,
+        quick=settings.quick,
+        spec=spec,
+        mem_n=settings.mem_n,
+        rss_n=settings.rss_n,
+        prefetch=settings.prefetch,
+        proxy_cpu=proxy_cpu,
+        server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
+    )
+    try:
+        spec.func(ctx)
+        if ctx.result is None:
+            raise RuntimeError("the workload never called ctx.measure()")
+        report.runs.append(ctx.result)
+    except WorkloadUnavailable as exc:
+        report.status, report.reason = "unavailable", str(exc)
+    except Exception as exc:
+        report.status, report.reason = "error", f"{type(exc).__name__}: {exc}"
+        traceback.print_exc(file=sys.stderr)
+    finally:
         try:
-            spec.func(ctx)
-            if ctx.result is None:
-                raise RuntimeError("the workload never called ctx.measure()")
-            report.runs.append(ctx.result)
-        except WorkloadUnavailable as exc:
-            report.status, report.reason = "unavailable", str(exc)
+            ctx.cleanup()
         except Exception as exc:
-            report.status, report.reason = "error", f"{type(exc).__name__}: {exc}"
-            traceback.print_exc(file=sys.stderr)
-        finally:
-            try:
-                ctx.cleanup()
-            except Exception as exc:
-                print(f"  (clean-up failed: {exc})", file=sys.stderr)
-        if report.status != "ok":
-            report.runs.clear()
-            break
-    return report
+            print(f"  (clean-up failed: {exc})", file=sys.stderr)
+    if report.status != "ok":
+        report.runs.clear()
+
+
+def by_name(specs: Sequence[WorkloadSpec]) -> list[list[WorkloadSpec]]:
+    """The workloads in report order, those of one name together."""
+    groups: list[list[WorkloadSpec]] = []
+    for spec in order_specs(specs):
+        if groups and groups[-1][0].name == spec.name:
+            groups[-1].append(spec)
+        else:
+            groups.append([spec])
+    return groups
 
 
 def needs_server(specs: Sequence[WorkloadSpec]) -> bool:
@@ -181,11 +207,13 @@ def run_all(
     The in-memory reports come last in the returned list (they have no latency).
     """
     in_memory: list[WorkloadReport] = []
-    for spec in order_specs([s for s in specs if not s.needs_server]):
-        report = run_one(spec, None, "", None, lambda: float("nan"), settings)
-        in_memory.append(report)
+    for group in by_name([s for s in specs if not s.needs_server]):
+        done = [WorkloadReport(spec, None) for spec in group]
+        run_round(done, None, "", None, lambda: float("nan"), settings)
+        in_memory += done
         if progress is not None:
-            progress(report)
+            for report in done:
+                progress(report)
     specs = [s for s in specs if s.needs_server]
     if not specs:
         return in_memory
@@ -200,11 +228,13 @@ def run_all(
         try:
             endpoint = proxy.endpoint_url if proxy is not None else server.endpoint_url
             proxy_cpu = proxy.cpu_seconds if proxy is not None else (lambda: float("nan"))
-            for spec in order_specs(specs):
-                report = run_one(spec, latency, endpoint, server, proxy_cpu, settings)
-                reports.append(report)
+            for group in by_name(specs):
+                done = [WorkloadReport(spec, latency) for spec in group]
+                run_round(done, latency, endpoint, server, proxy_cpu, settings)
+                reports += done
                 if progress is not None:
-                    progress(report)
+                    for report in done:
+                        progress(report)
         finally:
             if proxy is not None:
                 proxy.stop()
