@@ -133,52 +133,42 @@ def run_round(
     run i of one is paired in time with run i of the others."""
     for _ in range(settings.repeat):
         for report in reports:
-            if report.status == "ok":
-                _run_once(report, latency_ms, endpoint_url, server, proxy_cpu, settings)
-
-
-def _run_once(
-    report: WorkloadReport,
-    latency_ms: float | None,
-    endpoint_url: str,
-    server: SQSServer | None,
-    proxy_cpu: Callable[[], float],
-    settings: Settings,
-) -> None:
-    spec = report.spec
-    gc.collect()
-    ctx = Context(
-        endpoint_url=endpoint_url,
-        server_url=server.endpoint_url if server is not None else "",
-        latency_ms=latency_ms or 0.0,
-        n=settings.n,
-        io_n=settings.io_n,
-        io_sleep=settings.io_sleep,
-        quick=settings.quick,
-        spec=spec,
-        mem_n=settings.mem_n,
-        rss_n=settings.rss_n,
-        prefetch=settings.prefetch,
-        proxy_cpu=proxy_cpu,
-        server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
-    )
-    try:
-        spec.func(ctx)
-        if ctx.result is None:
-            raise RuntimeError("the workload never called ctx.measure()")
-        report.runs.append(ctx.result)
-    except WorkloadUnavailable as exc:
-        report.status, report.reason = "unavailable", str(exc)
-    except Exception as exc:
-        report.status, report.reason = "error", f"{type(exc).__name__}: {exc}"
-        traceback.print_exc(file=sys.stderr)
-    finally:
-        try:
-            ctx.cleanup()
-        except Exception as exc:
-            print(f"  (clean-up failed: {exc})", file=sys.stderr)
-    if report.status != "ok":
-        report.runs.clear()
+            if report.status != "ok":
+                continue
+            spec = report.spec
+            gc.collect()
+            ctx = Context(
+                endpoint_url=endpoint_url,
+                server_url=server.endpoint_url if server is not None else "",
+                latency_ms=latency_ms or 0.0,
+                n=settings.n,
+                io_n=settings.io_n,
+                io_sleep=settings.io_sleep,
+                quick=settings.quick,
+                spec=spec,
+                mem_n=settings.mem_n,
+                rss_n=settings.rss_n,
+                prefetch=settings.prefetch,
+                proxy_cpu=proxy_cpu,
+                server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
+            )
+            try:
+                spec.func(ctx)
+                if ctx.result is None:
+                    raise RuntimeError("the workload never called ctx.measure()")
+                report.runs.append(ctx.result)
+            except WorkloadUnavailable as exc:
+                report.status, report.reason = "unavailable", str(exc)
+            except Exception as exc:
+                report.status, report.reason = "error", f"{type(exc).__name__}: {exc}"
+                traceback.print_exc(file=sys.stderr)
+            finally:
+                try:
+                    ctx.cleanup()
+                except Exception as exc:
+                    print(f"  (clean-up failed: {exc})", file=sys.stderr)
+            if report.status != "ok":
+                report.runs.clear()
 
 
 def by_name(specs: Sequence[WorkloadSpec]) -> list[list[WorkloadSpec]]:
