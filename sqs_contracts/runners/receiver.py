@@ -31,47 +31,19 @@ MIN_RECEIVE = 5
 """The fewest messages a receive loop asks for when the room is shared between loops."""
 
 
-def receive_loops(
-    queues: Sequence[GenericQueue],
-    *,
-    holdings: Holdings,
-    prefetch: int,
-    most: int,
-    acker: Acker,
-    deadlines: Deadlines,
-    stop: threading.Event,
-    clock: Callable[[], float],
-    wait_seconds: int,
-    on_fatal: Callable[[BaseException, GenericQueue], None],
-    on_released: Callable[[int], None],
-) -> list[Receiver]:
-    """A worker's receive loops: up to ``most`` per queue, sharing the holdings' room.
+def loop_layout(limit: int, queues: int, prefetch: int, most: int) -> tuple[int, int]:
+    """How many receive loops each queue gets (up to ``most``) and the messages each asks
+    for, sharing a worker's room of ``limit`` messages between ``queues`` queues.
 
     Several receives in flight keep fast handlers fed at real latency: as many full receives
     of ten as the room holds, and at least two (of MIN_RECEIVE or more each, a receive costing
     at most 0.2 requests per job) where it holds that many.
     """
-    chunk = min(MAX_BATCH_ENTRIES, prefetch or holdings.limit)
-    room = holdings.limit // len(queues)
+    chunk = min(MAX_BATCH_ENTRIES, prefetch or limit)
+    room = limit // queues
     fits = max(room // MAX_BATCH_ENTRIES, min(2, room // MIN_RECEIVE))
     per_queue = max(1, min(most, fits))
-    share = max(1, min(chunk, holdings.limit // (len(queues) * per_queue)))
-    return [
-        Receiver(
-            queue,
-            holdings=holdings,
-            acker=acker,
-            deadlines=deadlines,
-            stop=stop,
-            clock=clock,
-            wait_seconds=wait_seconds,
-            share=share,
-            on_fatal=on_fatal,
-            on_released=on_released,
-        )
-        for queue in queues
-        for _ in range(per_queue)
-    ]
+    return per_queue, max(1, min(chunk, limit // (queues * per_queue)))
 
 
 class Receiver:

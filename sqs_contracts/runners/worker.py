@@ -29,7 +29,7 @@ from sqs_contracts.runners.expiry import expired, let_go
 from sqs_contracts.runners.fifo_retry import retry_in_place
 from sqs_contracts.runners.heartbeat import Heartbeat
 from sqs_contracts.runners.holdings import Holdings, Unit
-from sqs_contracts.runners.receiver import receive_loops
+from sqs_contracts.runners.receiver import Receiver, loop_layout
 from sqs_contracts.runners.retry import fatal_reason, is_fatal
 from sqs_contracts.runners.signals import SignalFlag
 from sqs_contracts.runners.worker_stats import WorkerStats
@@ -151,19 +151,23 @@ class Worker:
             on_fatal=self._fail,
         )
         heartbeat = Heartbeat(holdings, deadlines, self.clock, self._fail)
-        receivers = receive_loops(
-            queues,
-            holdings=holdings,
-            prefetch=self.prefetch,
-            most=self.receivers,
-            acker=acker,
-            deadlines=deadlines,
-            stop=self._stop,
-            clock=self.clock,
-            wait_seconds=self.wait_seconds,
-            on_fatal=self._fail,
-            on_released=self._count_released,
-        )
+        per_queue, share = loop_layout(holdings.limit, len(queues), self.prefetch, self.receivers)
+        receivers = [
+            Receiver(
+                queue,
+                holdings=holdings,
+                acker=acker,
+                deadlines=deadlines,
+                stop=self._stop,
+                clock=self.clock,
+                wait_seconds=self.wait_seconds,
+                share=share,
+                on_fatal=self._fail,
+                on_released=self._count_released,
+            )
+            for queue in queues
+            for _ in range(per_queue)
+        ]
         self.stats.receive_loops, self.stats.hold_limit = len(receivers), holdings.limit
         restore = self._signals.install() if self.handle_signals else (lambda: None)
         self.env.middleware.on_worker_start(self)
