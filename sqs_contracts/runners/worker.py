@@ -304,10 +304,7 @@ class Worker:
         queue = unit.queue
         kept = False
         try:
-            # Only a FIFO head may be kept for a retry in place.
-            kept = (
-                unit.group is not None and bool(outcomes) and self._retry_in_place(unit, outcomes)
-            )
+            kept = bool(outcomes) and self._retry_in_place(unit, outcomes)
             for message, outcome in zip(unit.messages, outcomes, strict=True):
                 if not kept:
                     try:
@@ -325,11 +322,8 @@ class Worker:
         succeeded: list[Message] = []
         failed: list[Message] = []
         for message, outcome in zip(unit.messages, outcomes, strict=True):
-            action = outcome.action
-            if action == "delete":
-                succeeded.append(message)
-            elif action != "defer":  # re-sent for later, nothing ran
-                failed.append(message)
+            if outcome.action != "defer":  # re-sent for later, nothing ran
+                (succeeded if outcome.success else failed).append(message)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
         self._policy.update_state(BatchProcessingResult(unit.queue.name, succeeded, failed))
