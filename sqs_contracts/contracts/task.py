@@ -151,8 +151,6 @@ class Task(BaseModel):
     @classmethod
     def upcast(cls, payload: dict[str, Any], version: int) -> dict[str, Any]:
         """Bring a payload written by contract ``version`` up to the current version."""
-        if version == cls.__task_version__:
-            return payload
         if version > cls.__task_version__:
             raise InvalidMessage(
                 f"message is version {version} of {cls.job_name()!r} but this consumer knows "
