@@ -304,7 +304,11 @@ class Worker:
         queue = unit.queue
         kept = False
         try:
-            kept = bool(outcomes) and self._retry_in_place(unit, outcomes)
+            # Only a FIFO head may be kept. retry_in_place checks that too, but testing here
+            # spares its calls on every job of a standard queue.
+            kept = (
+                unit.group is not None and bool(outcomes) and self._retry_in_place(unit, outcomes)
+            )
             for message, outcome in zip(unit.messages, outcomes, strict=True):
                 if not kept:
                     try:
@@ -322,8 +326,11 @@ class Worker:
         succeeded: list[Message] = []
         failed: list[Message] = []
         for message, outcome in zip(unit.messages, outcomes, strict=True):
-            if outcome.action != "defer":  # re-sent for later, nothing ran
-                (succeeded if outcome.success else failed).append(message)
+            action = outcome.action
+            if action == "delete":
+                succeeded.append(message)
+            elif action != "defer":  # re-sent for later, nothing ran
+                failed.append(message)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
         self._policy.update_state(BatchProcessingResult(unit.queue.name, succeeded, failed))
