@@ -15,10 +15,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqs_contracts.dispatch.dispatcher import dispatch, outcome_of
-from sqs_contracts.dispatch.middleware import MiddlewareChain
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome, ProcessingResult
 from sqs_contracts.queues.acknowledge import AckTarget, acknowledge
 from sqs_contracts.queues.base import GenericQueue
@@ -29,11 +28,12 @@ from sqs_contracts.runners.expiry import expired, let_go
 from sqs_contracts.runners.fifo_retry import retry_in_place
 from sqs_contracts.runners.heartbeat import Heartbeat
 from sqs_contracts.runners.holdings import Holdings, Unit
+from sqs_contracts.runners.ports import WorkerEnv
 from sqs_contracts.runners.receiver import Receiver, loop_layout
 from sqs_contracts.runners.retry import fatal_reason, is_fatal
 from sqs_contracts.runners.signals import SignalFlag
 from sqs_contracts.runners.worker_stats import WorkerStats
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
+from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
 from sqs_contracts.sessions.errors import SQSServiceError
 
 logger = logging.getLogger(__name__)
@@ -46,24 +46,6 @@ DEFAULT_CONCURRENCY = 1
 EXIT_MARGIN = 1.0
 """Seconds past the grace period within which :meth:`Worker.run` returns, whatever polls
 are still open (what they return is left to its visibility timeout)."""
-
-
-class WorkerEnv(Protocol):
-    """What a worker needs of its env: the session and the queues by name."""
-
-    @property
-    def session(self) -> SQSSession:
-        """The SQS session (its clock, when it has one, drives the heartbeat)."""
-        ...
-
-    def queue(self, queue_name: str) -> Any:
-        """The queue object registered under a name."""
-        ...
-
-    @property
-    def middleware(self) -> MiddlewareChain:
-        """Told when the worker starts and stops."""
-        ...
 
 
 class Worker:
