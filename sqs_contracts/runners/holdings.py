@@ -24,6 +24,11 @@ WAKE_AFTER = 0.002
 the running ones clear it sooner than a wake-up would (a thread switch costs tens of
 microseconds, more than a fast job)."""
 
+RUN_HERE_UNDER = 0.002
+"""Seconds per job under which a receive loop runs ready jobs itself while another loop
+receives, as a bare receive-process-delete loop does: handing each to a handler thread
+would cost more than the job."""
+
 STALLED_AFTER = 0.05
 """Seconds with units ready and none taken after which an idle handler is woken anyway: a
 running job turned out slower than the jobs before it."""
@@ -60,8 +65,12 @@ class Unit:
 class Holdings:
     """The held units, the ready queue, FIFO groups and the room left to receive."""
 
-    def __init__(self, limit: int, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, now: Callable[[], float] = time.monotonic, *, slots: int | None = None
+    ) -> None:
         self.limit = limit
+        self.slots = slots or limit
+        """Units that may run at once (the worker's handler threads)."""
         # One lock; handlers wait for work, receivers each for their turn at the room, and
         # the shutdown for running jobs. A wake-up costs a thread switch per job at high
         # rates, so each wakes only a thread that can act: the receiver at the head of the
@@ -157,8 +166,12 @@ class Holdings:
             self._reserved -= count
             self._offer_room()
 
-    def add(self, units: Sequence[Unit], reserved: int) -> bool:
-        """Hold received units in place of a reservation; False (nothing held) when closed."""
+    def add(self, units: Sequence[Unit], reserved: int, *, here: bool = False) -> bool:
+        """Hold received units in place of a reservation; False (nothing held) when closed.
+
+        ``here``: the caller runs what it can of them itself (:meth:`take_fast`), so no
+        handler is woken for them when it may.
+        """
         with self._lock:
             self._reserved -= reserved
             if self.closed:
@@ -175,7 +188,8 @@ class Holdings:
                 if key not in self._busy_groups:
                     self._busy_groups.add(key)
                     self._ready.append(self._groups[key].popleft())
-            self._wake_handler()
+            if not (here and self._may_run_here()):
+                self._wake_handler()
             self._offer_room()  # a receive that got fewer than it reserved leaves room
             return True
 
@@ -197,27 +211,60 @@ class Holdings:
         with self._lock:
             now = self._now()
             if done is not None:
-                self._running -= 1
-                took = now - done.taken_at
-                # A slow job counts at once, fast ones wear it down: better a wake-up too many.
-                known = took if self._job_time is None else self._job_time
-                self._job_time = max(took, known * 0.9 + took * 0.1)
+                self._done(done, now)
             self._idle_handlers += 1
-            if not self._ready:
+            if not self._ready or self._running >= self.slots:
                 # An idle handler lets a receive go out for whatever room there is.
                 self._offer_room()
-                while not self._ready and not (stop.is_set() or self.closed):
+                while not (self._ready and self._running < self.slots) and not (
+                    stop.is_set() or self.closed
+                ):
                     self._work.wait()
                 now = self._now()
             self._idle_handlers -= 1
             if stop.is_set() or self.closed:
                 return None
-            unit = self._ready.popleft()
-            unit.started = True
-            self._running += 1
-            unit.taken_at = self._last_take = now
-            self._wake_handler()
-            return unit
+            return self._start(now)
+
+    def take_fast(self, stop: threading.Event, done: Unit | None, go: bool = True) -> Unit | None:
+        """For a receive loop: a ready unit to run itself, without waiting; None unless jobs
+        are known to take under ``RUN_HERE_UNDER``, a slot is free and another loop is
+        receiving or waiting for room (or ``go`` is false, or the worker stops). ``done`` is
+        the unit it ran last."""
+        with self._lock:
+            now = self._now()
+            if done is not None:
+                self._done(done, now)
+            if go and self._ready and self._may_run_here() and not stop.is_set():
+                return self._start(now)
+            self._wake_handler()  # what is left is the handler threads' again
+            return None
+
+    def _may_run_here(self) -> bool:
+        """Whether a receive loop may run a ready unit itself now (under the lock)."""
+        job_time = self._job_time
+        return (
+            job_time is not None
+            and job_time < RUN_HERE_UNDER
+            and self._running < self.slots
+            and bool(self._reserved or self._turns)
+            and not self.closed
+        )
+
+    def _start(self, now: float) -> Unit:
+        unit = self._ready.popleft()
+        unit.started = True
+        self._running += 1
+        unit.taken_at = self._last_take = now
+        self._wake_handler()
+        return unit
+
+    def _done(self, unit: Unit, now: float) -> None:
+        self._running -= 1
+        took = now - unit.taken_at
+        # A slow job counts at once, fast ones wear it down: better a wake-up too many.
+        known = took if self._job_time is None else self._job_time
+        self._job_time = max(took, known * 0.9 + took * 0.1)
 
     def nudge(self) -> None:
         """Wake an idle handler when ready units have waited ``STALLED_AFTER`` seconds with

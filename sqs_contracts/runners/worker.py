@@ -2,11 +2,13 @@
 
 Receive loops (``runners/receiver``) fill the holdings (``runners/holdings``) up to
 ``concurrency`` units plus ``prefetch`` messages; ``concurrency`` handler threads take units
-from the ready queue; messages of one FIFO group run one at a time, in order; the heartbeat
-(``runners/heartbeat``) extends the visibility of messages held for long; the acker
-(``runners/acker``) batches deletes and visibility changes. On SIGTERM/SIGINT the worker
-stops receiving, releases at once what it has not started, gives running handlers
-``grace_period`` seconds from the signal, and returns within ``grace_period`` + 1 s.
+from the ready queue, and a receive loop runs fast jobs itself while another loop receives
+(in a handler's slot: no more than ``concurrency`` run at once); messages of one FIFO group
+run one at a time, in order; the heartbeat (``runners/heartbeat``) extends the visibility of
+messages held for long; the acker (``runners/acker``) batches deletes and visibility
+changes. On SIGTERM/SIGINT the worker stops receiving, releases at once what it has not
+started, gives running handlers ``grace_period`` seconds from the signal, and returns within
+``grace_period`` + 1 s.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ class Worker:
         self.stats = WorkerStats(queues=list(queue_names))
         queues: list[GenericQueue] = [self.env.queue(name) for name in queue_names]
         unit_size = max(queue.receive_size for queue in queues)
-        holdings = self._holdings = Holdings(self.concurrency * unit_size + self.prefetch)
+        threads = handler_threads(queues, self.concurrency)
+        holdings = Holdings(self.concurrency * unit_size + self.prefetch, slots=threads)
+        self._holdings = holdings
         deadlines = Deadlines()
         acker = Acker(
             senders=max(4, min(16, self.concurrency // 4)),
@@ -146,6 +150,7 @@ class Worker:
                 share=share,
                 on_fatal=self._fail,
                 on_released=self._count_released,
+                run_ready=lambda: self._run_ready(acker),
             )
             for queue in queues
             for _ in range(per_queue)
@@ -169,20 +174,20 @@ class Worker:
             threading.Thread(
                 target=self._handler_loop, args=(acker,), name=f"sqs-handler-{i}", daemon=True
             )
-            for i in range(handler_threads(queues, self.concurrency))
+            for i in range(threads)
         ]
-        self.stats.handler_threads = len(handlers)
-        threads = [
+        self.stats.handler_threads = threads
+        loops = [
             threading.Thread(target=r.run, name=f"sqs-receive-{r.queue.name}", daemon=True)
             for r in receivers
         ]
-        for thread in [*handlers, *threads]:
+        for thread in [*handlers, *loops]:
             thread.start()
         try:
             self._supervise(acker, heartbeat)
         finally:
             try:
-                self._shut_down(acker, heartbeat, threads)
+                self._shut_down(acker, heartbeat, loops)
             finally:
                 restore()
                 self.env.middleware.on_worker_stop(self)
@@ -244,22 +249,30 @@ class Worker:
     # -- handling ------------------------------------------------------------------------------
 
     def _handler_loop(self, acker: Acker) -> None:
-        holdings = self._holdings
         unit: Unit | None = None
         # Nothing starts while acknowledgements fail: it could not be deleted in time.
-        while acker.wait_healthy(self._stop) and (unit := holdings.take(self._stop, unit)):
-            if expired(unit, self.clock()):
-                self._release(let_go(holdings, unit, acker.deadlines), acker)
-                self._count_released(len(unit.messages))
-                continue
-            loop = self._loop
-            if loop is not None and loop.takes(unit):
-                # The loop starts it when a slot is free; until then a stop releases it.
-                with holdings.lock:
-                    unit.started = False
-                loop.submit(unit)
-                continue
-            self._handle(unit, acker)
+        while acker.wait_healthy(self._stop) and (unit := self._holdings.take(self._stop, unit)):
+            self._run(unit, acker)
+
+    def _run_ready(self, acker: Acker) -> None:
+        """On a receive loop, after a receive: run ready jobs here while they are fast."""
+        unit = None
+        while unit := self._holdings.take_fast(self._stop, unit, acker.healthy.is_set()):
+            self._run(unit, acker)
+
+    def _run(self, unit: Unit, acker: Acker) -> None:
+        if expired(unit, self.clock()):
+            self._release(let_go(self._holdings, unit, acker.deadlines), acker)
+            self._count_released(len(unit.messages))
+            return
+        loop = self._loop
+        if loop is not None and loop.takes(unit):
+            # The loop starts it when a slot is free; until then a stop releases it.
+            with self._holdings.lock:
+                unit.started = False
+            loop.submit(unit)
+            return
+        self._handle(unit, acker)
 
     def _handle(self, unit: Unit, acker: Acker) -> None:
         queue = unit.queue

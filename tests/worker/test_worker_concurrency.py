@@ -61,6 +61,41 @@ def test_eight_threads_run_eight_slow_jobs_at_once(backend: Backend) -> None:
     assert sorted(done) == list(range(JOBS))
 
 
+def test_fast_jobs_run_on_receive_loops_too_but_never_more_than_concurrency_at_once(
+    backend: Backend,
+) -> None:
+    # A receive loop runs fast jobs itself in a handler's slot: with four handler threads and
+    # two receive loops, never more than four jobs run at the same time.
+    env = make_env(backend)
+    make_queue(backend, env, Job.queue_name())
+    running = 0
+    most = 0
+    seen: set[int] = set()
+    lock = threading.Lock()
+
+    @env.handler(Job)
+    def handle(task: Job) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            seen.add(task.n)
+        time.sleep(0.0002)  # long enough for jobs to overlap, short enough to run here
+        with lock:
+            running -= 1
+
+    jobs = 200
+    with env.batch():
+        for n in range(jobs):
+            Job(n=n).delay(env=env)
+    stats = run_worker(env, Job.queue_name(), policy=after(jobs), concurrency=4)
+
+    assert 1 <= most <= 4
+    assert seen == set(range(jobs))
+    assert stats.succeeded == jobs
+    assert counts(env, Job.queue_name()) == (0, 0)
+
+
 def test_fifo_groups_stay_in_order_under_concurrency(backend: Backend) -> None:
     env = make_env(backend, backoff_policy=IMMEDIATE_RETURN)
     make_queue(backend, env, "orders.fifo", content_based_deduplication=True)

@@ -1,0 +1,96 @@
+"""When a receive loop runs ready jobs itself: fast ones, in a free slot, another receive out.
+
+The holdings time the units on a clock the test moves, so nothing here depends on how fast
+the machine is.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqs_contracts.runners.holdings import RUN_HERE_UNDER, Holdings, Unit
+
+from .helpers import wait_for
+from .test_holdings_wakeups import _Clock, _units
+
+FAST = 0.00005
+
+
+class _Loops:
+    """Holdings with ``slots`` handler slots and ``count`` units ready, just received, while a
+    receive of another loop is out; a first unit, run by a handler thread in ``timed``
+    seconds, taught them how long a job takes (unless ``timed`` is None)."""
+
+    def __init__(self, count: int, slots: int = 4, *, timed: float | None = FAST) -> None:
+        self.clock = _Clock()
+        self.holdings = Holdings(100, now=self.clock, slots=slots)
+        self.stop = threading.Event()
+        self.other = self.holdings.reserve(10, self.stop)
+        first, *self.units = _units(count + 1)
+        if timed is not None:
+            self.holdings.add([first], 0)
+            taken = self.holdings.take(self.stop)
+            self.clock.now += timed
+            with self.holdings.lock:
+                self.holdings._done(taken, self.clock())  # type: ignore[arg-type]
+        mine = self.holdings.reserve(count, self.stop)
+        self.holdings.add(self.units, mine)
+
+
+def _run_here(loops: _Loops) -> list[Unit]:
+    ran: list[Unit] = []
+    unit = None
+    while unit := loops.holdings.take_fast(loops.stop, unit):
+        ran.append(unit)
+        loops.clock.now += FAST
+    return ran
+
+
+def test_a_receive_loop_runs_its_fast_jobs_while_another_receive_is_out() -> None:
+    loops = _Loops(3)
+    assert _run_here(loops) == loops.units
+    assert loops.holdings._running == 0
+
+
+def test_jobs_of_unknown_or_long_duration_are_left_to_the_handler_threads() -> None:
+    unknown = _Loops(2, timed=None)
+    assert unknown.holdings.take_fast(unknown.stop, None) is None
+    slow = _Loops(2, timed=2 * RUN_HERE_UNDER)
+    assert slow.holdings.take_fast(slow.stop, None) is None
+    # The handler threads still take them.
+    assert unknown.holdings.take(unknown.stop) is unknown.units[0]
+    assert slow.holdings.take(slow.stop) is slow.units[0]
+
+
+def test_the_last_receive_loop_back_goes_out_again_rather_than_run_jobs() -> None:
+    loops = _Loops(2)
+    loops.holdings.unreserve(loops.other)  # the other loop's receive failed: none is out
+    assert loops.holdings.take_fast(loops.stop, None) is None
+    assert loops.holdings.take(loops.stop) is loops.units[0]
+
+
+def test_nothing_runs_here_once_the_worker_stops_or_acknowledgements_fail() -> None:
+    loops = _Loops(2)
+    assert loops.holdings.take_fast(loops.stop, None, go=False) is None
+    loops.stop.set()
+    assert loops.holdings.take_fast(loops.stop, None) is None
+
+
+def test_jobs_run_here_take_a_handler_slot() -> None:
+    # One slot, taken by a job this loop runs: a handler thread waits although units are
+    # ready, and takes the next one once this loop stops running jobs.
+    loops = _Loops(3, slots=1)
+    here = loops.holdings.take_fast(loops.stop, None)
+    assert here is loops.units[0]
+    took: list[Unit | None] = []
+    waiting = threading.Thread(target=lambda: took.append(loops.holdings.take(loops.stop)))
+    waiting.start()
+    assert wait_for(lambda: loops.holdings._idle_handlers == 1, 5)
+    assert took == []
+    assert loops.holdings.take_fast(loops.stop, None) is None  # no second slot here either
+
+    loops.clock.now += FAST
+    assert loops.holdings.take_fast(loops.stop, here, go=False) is None  # frees the slot
+
+    waiting.join(5)
+    assert took == [loops.units[1]]
