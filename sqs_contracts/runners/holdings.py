@@ -75,7 +75,8 @@ class Holdings:
         # the shutdown for running jobs. A wake-up costs a thread switch per job at high
         # rates, so each wakes only a thread that can act: the receiver at the head of the
         # line when its room is there, and one handler at a time (which wakes the next), only
-        # while the running handlers would not soon clear the ready units themselves.
+        # while the running handlers would not soon clear the ready units themselves. Fast
+        # units a receive loop runs itself wake nobody at all.
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._quiet = threading.Condition(self._lock)
