@@ -222,12 +222,13 @@ def memory_summary(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
     return out
 
 
-SETUP_KEYS = ("threads", "receive_loops", "hold_limit", "pool")
+SETUP_KEYS = ("threads", "receive_loops", "senders", "hold_limit", "pool")
 
 
 def setup_summary(reports: Sequence[WorkloadReport]) -> dict[str, dict[str, dict[str, Any]]]:
-    """What each processing row ran with: handler threads, receive loops, the most messages
-    held at once, and the connection pool, from its first run: ``{workload: {group: ...}}``."""
+    """What each processing row ran with: handler threads, receive loops, acknowledgement
+    senders, the most messages held at once, and the connection pool, from its first run:
+    ``{workload: {group: ...}}``."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in reports:
         run = next((run for run in r.runs if run.extra.get("hold_limit") is not None), None)
@@ -235,6 +236,10 @@ def setup_summary(reports: Sequence[WorkloadReport]) -> dict[str, dict[str, dict
             setup = {k: run.extra.get(k) for k in SETUP_KEYS}
             out.setdefault(r.spec.name, {}).setdefault(r.spec.group, setup)
     return out
+
+
+def _setup_value(value: Any) -> str:
+    return "-" if value is None else str(value)  # "-": a result file from before the key
 
 
 def summaries(reports: Sequence[WorkloadReport]) -> dict[str, Any]:
@@ -281,10 +286,12 @@ def format_summaries(reports: Sequence[WorkloadReport]) -> str:
         blocks.append("\n".join(lines))
     setup = setup_summary(reports)
     if setup:
-        lines = ["Set-up of the processing rows (threads/receive loops/most held/pool):"]
+        lines = [
+            "Set-up of the processing rows (threads/receive loops/ack senders/most held/pool):"
+        ]
         for name, groups in setup.items():
             parts = [
-                f"{g} {s['threads']}/{s['receive_loops']}/{s['hold_limit']}/{s['pool']}"
+                f"{g} " + "/".join(_setup_value(s.get(k)) for k in SETUP_KEYS)
                 for g, s in groups.items()
             ]
             lines.append(f"  {name:14} " + "   ".join(parts))

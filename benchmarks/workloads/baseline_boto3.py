@@ -105,6 +105,7 @@ def _process(ctx: Context, threads: int) -> None:
         m.extra.update(
             threads=threads,
             receive_loops=threads,
+            senders=0,  # each thread sends its own deletes
             hold_limit=10 * threads,  # each thread holds what its last receive returned
             pool=client.meta.config.max_pool_connections,
         )

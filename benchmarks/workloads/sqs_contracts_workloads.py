@@ -262,10 +262,12 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
 
 
 def _setup(stats: Any, client: Any) -> dict[str, Any]:
-    """The threads, receive loops, connection pool and held-message bound a worker used."""
+    """The threads, receive loops, acknowledgement senders, connection pool and held-message
+    bound a worker used."""
     return {
         "threads": getattr(stats, "handler_threads", None),
         "receive_loops": getattr(stats, "receive_loops", None),
+        "senders": getattr(stats, "ack_senders", None),
         "hold_limit": getattr(stats, "hold_limit", None),
         "pool": client.meta.config.max_pool_connections,
     }

@@ -130,8 +130,9 @@ class Worker:
         holdings = Holdings(self.concurrency * unit_size + self.prefetch, slots=threads)
         self._holdings = holdings
         deadlines = Deadlines()
+        self.stats.ack_senders = max(4, min(16, self.concurrency // 4))
         acker = Acker(
-            senders=max(4, min(16, self.concurrency // 4)),
+            senders=self.stats.ack_senders,
             clock=self.clock,
             deadlines=deadlines,
             on_fatal=self._fail,

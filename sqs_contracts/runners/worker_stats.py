@@ -17,5 +17,7 @@ class WorkerStats:
     queues: list[str] = field(default_factory=list)
     handler_threads: int = 0
     receive_loops: int = 0
+    ack_senders: int = 0
+    """Threads sending the batched deletes and visibility changes."""
     hold_limit: int = 0
     """The most messages held at once (running, waiting, and asked for by receives)."""

@@ -521,3 +521,4 @@ def test_the_default_prefetch_is_a_full_receive_per_receive_loop(
             Job(n=n).delay(env=env)
     stats = run_worker(env, "jobs", policy=after(5), concurrency=concurrency)
     assert (stats.receive_loops, stats.hold_limit) == (loops, concurrency + prefetch)
+    assert stats.ack_senders == max(4, concurrency // 4)
