@@ -322,11 +322,8 @@ class Worker:
         succeeded: list[Message] = []
         failed: list[Message] = []
         for message, outcome in zip(unit.messages, outcomes, strict=True):
-            action = outcome.action
-            if action == "delete":
-                succeeded.append(message)
-            elif action != "defer":  # re-sent for later, nothing ran
-                failed.append(message)
+            if outcome.action != "defer":  # re-sent for later, nothing ran
+                (succeeded if outcome.success else failed).append(message)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
         self._policy.update_state(BatchProcessingResult(unit.queue.name, succeeded, failed))
