@@ -62,7 +62,7 @@ class Receiver:
         share: int,
         on_fatal: Callable[[BaseException, GenericQueue], None],
         on_released: Callable[[int], None],
-        run_ready: Callable[[], None] | None = None,
+        run_ready: Callable[[], None],
     ) -> None:
         self.queue = queue
         self.holdings = holdings
@@ -153,9 +153,9 @@ class Receiver:
             if not self._accept(messages, count, received_at, batch_size):
                 self.release(messages)
                 return
-            if messages and self.run_ready is not None:
+            if messages:
                 self.run_ready()
-            elif not messages and not self.wait_seconds:
+            elif not self.wait_seconds:
                 self.stop.wait(EMPTY_PAUSE)
 
     def _accept(
@@ -176,7 +176,7 @@ class Receiver:
             for group, group_messages in chunks.items()
             for i in range(0, len(group_messages), batch_size)
         ]
-        return self.holdings.add(units, reserved, here=self.run_ready is not None)
+        return self.holdings.add(units, reserved, here=True)
 
     def release(self, messages: Sequence[Message]) -> None:
         """Make messages a poll returned while stopping visible again, at once."""
