@@ -72,7 +72,9 @@ class GenericQueue(AsyncProcessing):
         self.dead_letter_invalid = dead_letter_invalid
         self._given_url = queue_url
         self._url = queue_url
-        self._resolving = threading.RLock()
+        # Two locks: a thread that needs only the URL must not wait for the settings' read.
+        self._resolving = threading.Lock()
+        self._reading = threading.Lock()
         self._settings: QueueSettings | None = None
 
     def use_session(self, session: SQSSession) -> None:
@@ -125,14 +127,15 @@ class GenericQueue(AsyncProcessing):
         (an endpoint down) raises and caches nothing, so the next use reads them again.
         """
         if self._settings is None:
-            with self._resolving:
+            url = self.url
+            with self._reading:
                 if self._settings is None:
-                    self._settings = self._read_settings()
+                    self._settings = self._read_settings(url)
         return self._settings
 
-    def _read_settings(self) -> QueueSettings:
+    def _read_settings(self, url: str) -> QueueSettings:
         try:
-            attrs = self.session.get_queue_attributes(QueueUrl=self.url)
+            attrs = self.session.get_queue_attributes(QueueUrl=url)
             return QueueSettings.from_attributes(self.sqs_name, attrs["Attributes"])
         except AccessDenied as exc:
             logger.warning("cannot read attributes of queue %s: %s", self.name, exc)

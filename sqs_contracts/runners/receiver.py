@@ -1,6 +1,7 @@
 """A receive loop of the worker: one queue, long polls, within the room the worker has left.
 
-It waits for the queue's settings (never runs on guessed ones), receives only while
+It accepts no message before the queue's settings are read (never runs on guessed ones),
+though all loops but a queue's first poll while that one reads them; it receives only while
 acknowledgements go through, retries transient failures for as long as they last, and stops
 the worker on failures that waiting cannot fix. What a poll returns once the worker is
 stopping is released at once.
@@ -63,6 +64,7 @@ class Receiver:
         on_fatal: Callable[[BaseException, GenericQueue], None],
         on_released: Callable[[int], None],
         run_ready: Callable[[], None],
+        poll_first: bool = False,
     ) -> None:
         self.queue = queue
         self.holdings = holdings
@@ -76,11 +78,18 @@ class Receiver:
         self.on_released = on_released
         self.run_ready = run_ready
         """Called after each receive that got messages: runs fast jobs on this thread."""
+        self.poll_first = poll_first
+        """Poll as soon as the URL is known: another loop reads the settings meanwhile, which
+        saves a worker's start one round trip."""
 
     def run(self) -> None:
         """The thread's body: any failure stops the worker rather than this thread alone."""
         try:
-            if self.wait_for_settings():
+            if self.poll_first:
+                ready = self._wait_for("URL", lambda: self.queue.url)
+            else:
+                ready = self.wait_for_settings()
+            if ready:
                 self._loop()
         except BaseException as exc:  # a bug: stop the worker, never die silently
             logger.exception("receive loop of queue %s failed", self.queue.name)
@@ -88,10 +97,13 @@ class Receiver:
 
     def wait_for_settings(self) -> bool:
         """Read the queue's URL and settings, retrying while the endpoint is unreachable."""
+        return self._wait_for("settings", lambda: self.queue.settings)
+
+    def _wait_for(self, what: str, read: Callable[[], object]) -> bool:
         failures = 0
         while not self.stop.is_set():
             try:
-                self.queue.settings  # noqa: B018 - cached only once read
+                read()
                 return True
             except Exception as exc:
                 if is_fatal(exc):
@@ -100,7 +112,8 @@ class Receiver:
                 failures += 1
                 delay = retry_delay(failures)
                 logger.warning(
-                    "cannot read the settings of queue %s (%s); retrying in %.1f s",
+                    "cannot read the %s of queue %s (%s); retrying in %.1f s",
+                    what,
                     self.queue.name,
                     one_line(exc),
                     delay,
@@ -117,6 +130,7 @@ class Receiver:
         # Past ten, a batch queue receives until it holds a whole batch.
         want = max(batch_size, min(MAX_BATCH_ENTRIES, self.share))
         failures = 0
+        settled = not self.poll_first
         while not self.stop.is_set():
             if not self.acker.wait_healthy(self.stop):
                 return
@@ -150,6 +164,17 @@ class Receiver:
             # end of a long poll, not at its start: the clock read after the call is the
             # closer (and, under a ManualClock moved during the poll, the only right) time.
             received_at = self.clock()
+            if not settled and messages:
+                # Polled while another loop read the settings (this waits for that read).
+                try:
+                    self.queue.settings  # noqa: B018 - cached only once read
+                except Exception:
+                    self.holdings.unreserve(count)
+                    self.release(messages)
+                    if not self.wait_for_settings():
+                        return
+                    continue
+                settled = True
             if not self._accept(messages, count, received_at, batch_size):
                 self.release(messages)
                 return

@@ -152,9 +152,10 @@ class Worker:
                 on_fatal=self._fail,
                 on_released=self._count_released,
                 run_ready=lambda: self._run_ready(acker),
+                poll_first=i > 0,  # the first loop reads the settings meanwhile
             )
             for queue in queues
-            for _ in range(per_queue)
+            for i in range(per_queue)
         ]
         self.stats.receive_loops, self.stats.hold_limit = len(receivers), holdings.limit
         restore = self._signals.install() if self.handle_signals else (lambda: None)
