@@ -117,3 +117,18 @@ def test_messages_polled_before_unreadable_settings_go_back_and_run_once_they_ar
     assert bad.settings.dead_letter_arn
     assert "no RedrivePolicy" not in caplog.text
     assert "cannot read the settings of queue bad" in caplog.text
+
+
+def test_a_queue_given_its_url_starts_without_get_queue_url() -> None:
+    producer, env, session = _envs()
+    for n in range(3):
+        Job(n=n).delay(env=producer)
+    env.queue("jobs", queue_url=producer.queue("jobs").url)
+    env.handler(Job)(lambda task: None)
+    session.calls.clear()
+
+    stats = run_worker(env, "jobs", policy=after(3), concurrency=4)
+
+    assert stats.succeeded == 3
+    assert session.calls["get_queue_url"] == 0
+    assert session.calls["get_queue_attributes"] == 1
