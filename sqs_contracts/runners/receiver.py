@@ -64,7 +64,7 @@ class Receiver:
         on_fatal: Callable[[BaseException, GenericQueue], None],
         on_released: Callable[[int], None],
         run_ready: Callable[[], None],
-        poll_first: bool = False,
+        poll_first: bool,
     ) -> None:
         self.queue = queue
         self.holdings = holdings
