@@ -1,6 +1,8 @@
 """A worker's start: loops poll while the queue's settings are read, never run on guessed ones.
 
-On MemorySession with a ManualClock, through a session whose calls a test can hold at a gate.
+Through a session whose calls a test can hold at a gate. The tests with several receive
+loops polling at once run on MemorySession only: moto can hand one message to two concurrent
+receives (see ``helpers.run_worker``).
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ import threading
 from typing import Any
 
 import pytest
+from backends import Backend
 
 from sqs_contracts import ManualClock, MemorySession, SQSEnv, create_standard_queue
 from sqs_contracts.shutdown_policies import MaxTasksShutdown
 
 from .contracts import Job
 from .faults import FaultySession
-from .helpers import after, counts, receive_all, run_worker, wait_for
+from .helpers import after, counts, make_queue, receive_all, run_worker, wait_for
 
 GATE_TIMEOUT = 10.0
 """The longest a gated call waits: past it the test failed, and the call goes on."""
@@ -40,6 +43,15 @@ def _envs() -> tuple[SQSEnv, SQSEnv, FaultySession]:
     producer = SQSEnv(session)
     create_standard_queue(producer, "jobs")
     return producer, SQSEnv(session), session
+
+
+def _envs_on(backend: Backend) -> tuple[SQSEnv, SQSEnv, FaultySession]:
+    """:func:`_envs` on the backend's session, with a queue prefix no other test uses."""
+    session = FaultySession(backend.session)
+    prefix = backend.unique("w") + "-"
+    producer = SQSEnv(session, queue_prefix=prefix)
+    make_queue(backend, producer, "jobs")
+    return producer, SQSEnv(session, queue_prefix=prefix), session
 
 
 def test_receive_loops_poll_while_the_first_reads_the_settings() -> None:
@@ -71,8 +83,10 @@ def test_receive_loops_poll_while_the_first_reads_the_settings() -> None:
     assert counts(producer, "jobs") == (0, 0)
 
 
-def test_a_thread_that_needs_only_the_url_does_not_wait_for_the_settings() -> None:
-    _, env, session = _envs()
+def test_a_thread_that_needs_only_the_url_does_not_wait_for_the_settings(
+    backend: Backend,
+) -> None:
+    _, env, session = _envs_on(backend)
     queue = env.queue("jobs")
     resolving, resolved = _gate(session, "get_queue_url")
     reading, read = _gate(session, "get_queue_attributes")
@@ -88,7 +102,7 @@ def test_a_thread_that_needs_only_the_url_does_not_wait_for_the_settings() -> No
         # The settings are still being read: the URL is known all the same.
         waiter.join(GATE_TIMEOUT)
         assert len(urls) == 1
-        assert urls[0].endswith("/jobs")
+        assert urls[0].endswith(f"/{queue.sqs_name}")
         assert not read.is_set()
     finally:
         resolved.set()
@@ -119,8 +133,8 @@ def test_messages_polled_before_unreadable_settings_go_back_and_run_once_they_ar
     assert "cannot read the settings of queue bad" in caplog.text
 
 
-def test_a_queue_given_its_url_starts_without_get_queue_url() -> None:
-    producer, env, session = _envs()
+def test_a_queue_given_its_url_starts_without_get_queue_url(backend: Backend) -> None:
+    producer, env, session = _envs_on(backend)
     for n in range(3):
         Job(n=n).delay(env=producer)
     env.queue("jobs", queue_url=producer.queue("jobs").url)
