@@ -25,7 +25,7 @@ from sqs_contracts.sessions.memory_checks import (
     invalid,
     no_such_queue,
 )
-from sqs_contracts.sessions.memory_message import VISIBLE, Message, render
+from sqs_contracts.sessions.memory_message import VISIBLE, Message, render, system_names
 from sqs_contracts.sessions.memory_queue import MemoryQueue
 
 
@@ -267,8 +267,12 @@ class MemorySession(QueueRegistry):
                 taken = queue.take(count, visibility, now)
                 if not taken and wait > 0:
                     taken = self._long_poll(queue, count, visibility, wait, now)
-                names = [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())]
-                messages = [render(m, names, MessageAttributeNames, self._sender_id) for m in taken]
+                system = system_names(
+                    [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())]
+                )
+                messages = [
+                    render(m, system, MessageAttributeNames, self._sender_id) for m in taken
+                ]
         except SQSFault as fault:
             raise fault.client_error("ReceiveMessage") from None
         return ok(Messages=messages) if messages else ok()

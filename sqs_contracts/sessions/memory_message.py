@@ -70,31 +70,61 @@ class Message:
         return copy
 
 
+SYSTEM_ATTRIBUTES = frozenset(
+    {
+        "SenderId",
+        "SentTimestamp",
+        "ApproximateReceiveCount",
+        "ApproximateFirstReceiveTimestamp",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+        "SequenceNumber",
+        "DeadLetterQueueSourceArn",
+    }
+)
+"""The system attributes a receive can ask for by name."""
+
+
+def system_names(names: Sequence[str]) -> frozenset[str]:
+    """The system attributes a receive asked for (``All`` or names): resolved once per call."""
+    return SYSTEM_ATTRIBUTES if "All" in names else SYSTEM_ATTRIBUTES.intersection(names)
+
+
 def render(
-    msg: Message, names: Sequence[str], attribute_names: Sequence[str] | None, sender_id: str
+    msg: Message,
+    system: frozenset[str],
+    attribute_names: Sequence[str] | None,
+    sender_id: str,
 ) -> dict[str, Any]:
-    """Return a received message as ReceiveMessage does, with the attributes asked for."""
+    """Return a received message as ReceiveMessage does, with the attributes asked for
+    (``system`` from :func:`system_names`)."""
     out: dict[str, Any] = {
         "MessageId": msg.id,
         "ReceiptHandle": msg.handle,
         "MD5OfBody": msg.md5_body,
         "Body": msg.body,
     }
-    if names:
-        every = "All" in names
-        candidates = {
-            "SenderId": sender_id,
-            "SentTimestamp": str(msg.sent_ms),
-            "ApproximateReceiveCount": str(msg.receive_count),
-            "ApproximateFirstReceiveTimestamp": str(msg.first_receive_ms),
-            "MessageDeduplicationId": msg.dedup_id,
-            "MessageGroupId": msg.group,
-            "SequenceNumber": msg.sequence_number,
-            "DeadLetterQueueSourceArn": msg.dlq_source,
-        }
-        system = {k: v for k, v in candidates.items() if v is not None and (every or k in names)}
-        if system:
-            out["Attributes"] = system
+    if system:
+        # Each receive renders every message it returns: only the names asked for are built.
+        found: dict[str, str] = {}
+        if "SenderId" in system:
+            found["SenderId"] = sender_id
+        if "SentTimestamp" in system:
+            found["SentTimestamp"] = str(msg.sent_ms)
+        if "ApproximateReceiveCount" in system:
+            found["ApproximateReceiveCount"] = str(msg.receive_count)
+        if "ApproximateFirstReceiveTimestamp" in system:
+            found["ApproximateFirstReceiveTimestamp"] = str(msg.first_receive_ms)
+        if msg.dedup_id is not None and "MessageDeduplicationId" in system:
+            found["MessageDeduplicationId"] = msg.dedup_id
+        if msg.group is not None and "MessageGroupId" in system:
+            found["MessageGroupId"] = msg.group
+        if msg.sequence_number is not None and "SequenceNumber" in system:
+            found["SequenceNumber"] = msg.sequence_number
+        if msg.dlq_source is not None and "DeadLetterQueueSourceArn" in system:
+            found["DeadLetterQueueSourceArn"] = msg.dlq_source
+        if found:
+            out["Attributes"] = found
     if attribute_names and msg.attrs:
         attrs = copy_attributes(msg.attrs, attribute_names)
         if attrs:
