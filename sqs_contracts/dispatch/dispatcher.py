@@ -85,12 +85,12 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
         results = _guarded(route, lambda: route.process_each(messages), len(messages))
         return end_jobs(route, messages, jobs, results, time.perf_counter() - start)
     outcomes: list[Outcome] = []
-    chain = route.middleware
+    has_chain = bool(route.middleware)
     # A success with no middleware and no success logged has nothing to report: it skips
     # the bookkeeping of end_jobs.
-    quiet = not chain and not successes_logged()
+    quiet = not has_chain and not successes_logged()
     for message in messages:
-        jobs = begin_jobs(route, [message], batched=False)
+        jobs = begin_jobs(route, [message], batched=False) if has_chain else [None]
         start = time.perf_counter()
         try:
             result = route.process_message(message)

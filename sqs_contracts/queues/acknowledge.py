@@ -297,8 +297,12 @@ def settle(
     batch = BatchProcessingResult(queue.name)
     sink = _BatchSink()
     for message, outcome in zip(messages, outcomes, strict=True):
+        if outcome.action == "delete":  # most outcomes: what acknowledge() does, inline
+            batch.succeeded.append(message)
+            sink.deletes.append(message)
+            continue
         if outcome.action != "defer":  # nothing ran: neither a success nor a failure
-            batch.update_with_message(message, outcome.success)
+            batch.update_with_message(message, False)
         acknowledge(queue, message, outcome, sink)
     delete_messages(queue, sink.deletes)
     change_visibility(queue, sink.changes)

@@ -24,6 +24,7 @@ from sqs_contracts.wire.codecs import (
 from sqs_contracts.wire.context import JobContext, received_context
 from sqs_contracts.wire.errors import ContentTypeNotAllowed, InvalidMessage, UnsendableValue
 from sqs_contracts.wire.json_safety import check_sendable, escape_noncharacters
+from sqs_contracts.wire.message import fields_of
 from sqs_contracts.wire.payload_pointer import PayloadPointer
 
 JOB_NAME = "JobName"
@@ -208,10 +209,6 @@ def _string_value(attributes: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _attribute(message: Mapping[str, Any], name: str) -> str | None:
-    return _string_value(message.get("MessageAttributes", {}), name)
-
-
 @dataclass(slots=True)
 class ReceivedJob:
     """A received message decoded into its job name, payload dict and context."""
@@ -225,13 +222,14 @@ class ReceivedJob:
 
     def job_context(self, queue_name: str) -> JobContext:
         """The context a handler receives: producer values plus SQS metadata."""
-        attrs = self.message.get("Attributes", {})
+        fields = fields_of(self.message)
+        attrs = fields.get("Attributes") or {}
         sent = attrs.get("SentTimestamp")
         return received_context(
             self.context,
             queue_name,
             self.job_name,
-            self.message.get("MessageId", ""),
+            fields.get("MessageId", ""),
             int(attrs.get("ApproximateReceiveCount", 1)),
             int(sent) / 1000 if sent else None,
             attrs.get("MessageGroupId"),
@@ -241,12 +239,16 @@ class ReceivedJob:
 
 def job_name_of(message: Mapping[str, Any]) -> str | None:
     """Return the ``JobName`` attribute of a received message, if any."""
-    return _attribute(message, JOB_NAME)
+    attributes = fields_of(message).get("MessageAttributes")
+    return _string_value(attributes, JOB_NAME) if attributes else None
 
 
 def not_before_of(message: Mapping[str, Any]) -> float | None:
     """The ``NotBefore`` epoch time of a long-delayed message, if it has a valid one."""
-    value = _attribute(message, NOT_BEFORE)
+    attributes = fields_of(message).get("MessageAttributes")
+    if not attributes or NOT_BEFORE not in attributes:  # every message but long delays
+        return None
+    value = _string_value(attributes, NOT_BEFORE)
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -261,7 +263,8 @@ def decode_message(
     if payload_error is not None:
         # A pointer whose payload could not be read: invalid, or a transient S3 failure.
         raise payload_error
-    attributes = message.get("MessageAttributes", {})
+    fields = fields_of(message)
+    attributes = fields.get("MessageAttributes") or {}
     job_name = _string_value(attributes, JOB_NAME)
     if job_name is None:
         raise InvalidMessage("message has no JobName attribute: not a job of this library")
@@ -282,7 +285,7 @@ def decode_message(
             job_name=job_name,
         )
     try:
-        payload = codec.deserialize(message["Body"])
+        payload = codec.deserialize(fields["Body"])
         raw_context = _string_value(attributes, JOB_CONTEXT)
         if not raw_context or (raw_context == _EMPTY_CONTEXT and codec is JSONCodec):
             context = {}
@@ -297,7 +300,9 @@ def decode_message(
             f"body decodes to {type(payload).__name__}, expected an object of keyword arguments",
             job_name=job_name,
         )
-    version_attr = _string_value(attributes, CONTRACT_VERSION)
+    version_attr = (
+        _string_value(attributes, CONTRACT_VERSION) if CONTRACT_VERSION in attributes else None
+    )
     try:
         version = int(version_attr) if version_attr else 1
     except ValueError:

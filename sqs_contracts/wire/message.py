@@ -130,3 +130,9 @@ class Message(Mapping[str, Any]):
             return int(self.attributes.get("ApproximateReceiveCount", 1))
         except (TypeError, ValueError):
             return 1
+
+
+def fields_of(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The SQS fields of a received message, to read: a ``Message``'s own mapping, else the
+    mapping itself (it spares the decoding path a Python call per key it reads)."""
+    return message._data if type(message) is Message else message
