@@ -68,10 +68,6 @@ _JOB_ATTRIBUTES_SIZE = sum(
 _VERSION_ATTRIBUTE_SIZE = len(CONTRACT_VERSION) + len("Number")
 
 
-def _string(value: str) -> dict[str, str]:
-    return {"DataType": "String", "StringValue": value}
-
-
 @dataclass(slots=True)
 class OutgoingMessage:
     """One encoded job, ready for ``SendMessage`` or a ``SendMessageBatch`` entry."""
@@ -183,9 +179,9 @@ def job_message(
 ) -> OutgoingMessage:
     """A job message from an already encoded body and context."""
     attributes = {
-        JOB_NAME: _string(job_name),
-        CONTENT_TYPE: _string(content_type),
-        JOB_CONTEXT: _string(job_context),
+        JOB_NAME: {"DataType": "String", "StringValue": job_name},
+        CONTENT_TYPE: {"DataType": "String", "StringValue": content_type},
+        JOB_CONTEXT: {"DataType": "String", "StringValue": job_context},
     }
     size = (
         _JOB_ATTRIBUTES_SIZE
