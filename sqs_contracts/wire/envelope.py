@@ -126,7 +126,10 @@ def encode_payload(payload: BaseModel | Mapping[str, Any], codec: type[Codec]) -
     try:
         if codec is CONTENT_TYPES_CODECS.get("json") or not json_mode:
             mode = "json" if json_mode else "python"
-            body = codec.serialize(payload.model_dump(mode=mode, by_alias=True))
+            # What model_dump() returns, without its wrapper: the serializer is asked directly,
+            # as on the compact path below.
+            values = payload.__pydantic_serializer__.to_python(payload, mode=mode, by_alias=True)
+            body = codec.serialize(values)
         else:
             # A compact JSON codec: pydantic-core writes the same JSON straight from the model.
             body = payload.__pydantic_serializer__.to_json(payload, by_alias=True).decode()
