@@ -26,8 +26,8 @@ microseconds, more than a fast job)."""
 
 RUN_HERE_UNDER = 0.002
 """Seconds per job under which a receive loop runs ready jobs itself while another loop
-receives, as a bare receive-process-delete loop does: handing each to a handler thread
-would cost more than the job."""
+receives (or when it is :attr:`Holdings.solo`), as a bare receive-process-delete loop does:
+handing each to a handler thread would cost more than the job."""
 
 STALLED_AFTER = 0.05
 """Seconds with units ready and none taken after which an idle handler is woken anyway: a
@@ -94,6 +94,9 @@ class Holdings:
         self._now = now
         self._turns: deque[_Turn] = deque()
         self.closed = False
+        self.solo = False
+        """One receive loop and one slot, with no room for a second receive while the jobs
+        of one are held: the loop waits for those jobs anyway, so it runs fast ones itself."""
 
     @property
     def lock(self) -> threading.Lock:
@@ -230,8 +233,8 @@ class Holdings:
     def take_fast(self, stop: threading.Event, done: Unit | None, go: bool = True) -> Unit | None:
         """For a receive loop: a ready unit to run itself, without waiting; None unless jobs
         are known to take under ``RUN_HERE_UNDER``, a slot is free and another loop is
-        receiving or waiting for room (or ``go`` is false, or the worker stops). ``done`` is
-        the unit it ran last."""
+        receiving or waiting for room, or this loop is :attr:`solo` (or ``go`` is false, or
+        the worker stops). ``done`` is the unit it ran last."""
         with self._lock:
             now = self._now()
             if done is not None:
@@ -248,7 +251,7 @@ class Holdings:
             job_time is not None
             and job_time < RUN_HERE_UNDER
             and self._running < self.slots
-            and bool(self._reserved or self._turns)
+            and (self.solo or bool(self._reserved or self._turns))
             and not self.closed
         )
 

@@ -81,6 +81,11 @@ class Receiver:
         self.poll_first = poll_first
         """Poll as soon as the URL is known: another loop reads the settings meanwhile, which
         saves a worker's start one round trip."""
+        # A poll holds its room until it returns, so a loop asks for its share of the room
+        # only: every loop can then always poll, and none waits behind another's long poll.
+        # Past ten, a batch queue receives until it holds a whole batch.
+        self.want = max(queue.receive_size, min(MAX_BATCH_ENTRIES, share))
+        """The messages each receive asks for."""
 
     def run(self) -> None:
         """The thread's body: any failure stops the worker rather than this thread alone."""
@@ -125,10 +130,7 @@ class Receiver:
     def _loop(self) -> None:
         queue = self.queue
         batch_size = queue.receive_size
-        # A poll holds its room until it returns, so a loop asks for its share of the room
-        # only: every loop can then always poll, and none waits behind another's long poll.
-        # Past ten, a batch queue receives until it holds a whole batch.
-        want = max(batch_size, min(MAX_BATCH_ENTRIES, self.share))
+        want = self.want
         failures = 0
         settled = not self.poll_first
         while not self.stop.is_set():

@@ -158,6 +158,9 @@ class Worker:
             for i in range(per_queue)
         ]
         self.stats.receive_loops, self.stats.hold_limit = len(receivers), holdings.limit
+        holdings.solo = (
+            len(receivers) == 1 and threads == 1 and holdings.limit < 2 * receivers[0].want
+        )
         restore = self._signals.install() if self.handle_signals else (lambda: None)
         self.env.middleware.on_worker_start(self)
         acker.start()

@@ -1,4 +1,5 @@
-"""When a receive loop runs ready jobs itself: fast ones, in a free slot, another receive out.
+"""When a receive loop runs ready jobs itself: fast ones, in a free slot, another receive out
+(or none could go out: the worker's only loop and slot).
 
 The holdings time the units on a clock the test moves, so nothing here depends on how fast
 the machine is.
@@ -7,9 +8,15 @@ the machine is.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import pytest
+
+from sqs_contracts import MemorySession, SQSEnv, create_standard_queue
 from sqs_contracts.runners.holdings import RUN_HERE_UNDER, Holdings, Unit
+from sqs_contracts.shutdown_policies import MaxTasksShutdown
 
+from .contracts import Job
 from .helpers import wait_for
 from .test_holdings_wakeups import _Clock, _units
 
@@ -94,3 +101,41 @@ def test_jobs_run_here_take_a_handler_slot() -> None:
 
     waiting.join(5)
     assert took == [loops.units[1]]
+
+
+def test_a_solo_loop_runs_its_fast_jobs_with_no_other_receive_out() -> None:
+    # A worker at concurrency 1: one loop, one slot. Its loop would wait for these jobs
+    # before it receives again, so it runs them rather than hand them to the handler thread.
+    loops = _Loops(3, slots=1)
+    loops.holdings.unreserve(loops.other)
+    assert loops.holdings.take_fast(loops.stop, None) is None
+    loops.holdings.solo = True
+    assert _run_here(loops) == loops.units
+    slow = _Loops(2, slots=1, timed=2 * RUN_HERE_UNDER)
+    slow.holdings.unreserve(slow.other)
+    slow.holdings.solo = True
+    assert slow.holdings.take_fast(slow.stop, None) is None  # slow ones stay the handler's
+
+
+@pytest.mark.parametrize(
+    ("options", "solo"),
+    [
+        ({"concurrency": 1}, True),
+        ({"concurrency": 1, "prefetch": 0}, True),
+        # Two receive loops, or room for a second receive while one's jobs are held: the
+        # handler thread runs the jobs while the loop receives.
+        ({"concurrency": 1, "prefetch": 20}, False),
+        ({"concurrency": 1, "prefetch": 50, "receivers": 1}, False),
+        ({"concurrency": 4}, False),
+    ],
+)
+def test_only_a_worker_that_cannot_receive_while_it_holds_a_receive_runs_solo(
+    options: dict[str, Any], solo: bool
+) -> None:
+    env = SQSEnv(MemorySession(), queue_prefix="solo-")
+    create_standard_queue(env, "jobs")
+    env.handler(Job)(lambda job: None)
+    Job(n=1).delay(env=env)
+    worker = env.worker(wait_seconds=0, **options)
+    worker.run("jobs", shutdown_policy=MaxTasksShutdown(1))
+    assert worker._holdings.solo is solo
