@@ -113,7 +113,7 @@ def render(
             found["SentTimestamp"] = str(msg.sent_ms)
         if "ApproximateReceiveCount" in system:
             found["ApproximateReceiveCount"] = str(msg.receive_count)
-        if "ApproximateFirstReceiveTimestamp" in system:
+        if msg.first_receive_ms is not None and "ApproximateFirstReceiveTimestamp" in system:
             found["ApproximateFirstReceiveTimestamp"] = str(msg.first_receive_ms)
         if msg.dedup_id is not None and "MessageDeduplicationId" in system:
             found["MessageDeduplicationId"] = msg.dedup_id

@@ -69,6 +69,12 @@ def test_peek_messages_shows_every_live_message_once_without_a_receipt_handle() 
     assert (first["Body"], again["Body"], held["Body"]) == ("a", "a", "b")
     assert [m["Body"] for m in peeked] == ["b", "c", "d"]  # in flight, visible, delayed
     assert [m["Attributes"]["ApproximateReceiveCount"] for m in peeked] == ["1", "0", "0"]
+    # Only a message received once has a first receive time; the others show none.
+    assert "ApproximateFirstReceiveTimestamp" in peeked[0]["Attributes"]
+    assert ["ApproximateFirstReceiveTimestamp" in m["Attributes"] for m in peeked[1:]] == [
+        False,
+        False,
+    ]
     assert all("ReceiptHandle" not in m for m in peeked)
 
 
