@@ -22,6 +22,7 @@ from sqs_contracts.wire.envelope import (
     decode_message,
     job_name_of,
     sendable_attributes,
+    string_attribute,
 )
 from sqs_contracts.wire.errors import InvalidMessage
 
@@ -84,11 +85,6 @@ def contracts_of(queues: Iterable[object]) -> dict[str, type[BaseModel]]:
     }
 
 
-def _string_attribute(message: Mapping[str, Any], name: str) -> str | None:
-    value = message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
-    return value if isinstance(value, str) else None
-
-
 def describe(
     message: Mapping[str, Any],
     allowed_content_types: Collection[str],
@@ -99,7 +95,7 @@ def describe(
     sent = system.get("SentTimestamp")
     common: dict[str, Any] = {
         "message_id": str(message.get("MessageId", "")),
-        "invalid_reason": _string_attribute(message, INVALID_REASON),
+        "invalid_reason": string_attribute(message, INVALID_REASON),
         "receive_count": int(system.get("ApproximateReceiveCount", 0)),
         "sent_at": datetime.fromtimestamp(int(sent) / 1000, timezone.utc) if sent else None,
         "body": str(message.get("Body", "")),

@@ -236,10 +236,15 @@ class ReceivedJob:
         )
 
 
+def string_attribute(message: Mapping[str, Any], name: str) -> str | None:
+    """The string value of a received message's attribute ``name``, if it has one."""
+    attributes = fields_of(message).get("MessageAttributes")
+    return _string_value(attributes, name) if attributes else None
+
+
 def job_name_of(message: Mapping[str, Any]) -> str | None:
     """Return the ``JobName`` attribute of a received message, if any."""
-    attributes = fields_of(message).get("MessageAttributes")
-    return _string_value(attributes, JOB_NAME) if attributes else None
+    return string_attribute(message, JOB_NAME)
 
 
 def not_before_of(message: Mapping[str, Any]) -> float | None:
