@@ -11,13 +11,14 @@ import threading
 from typing import Any
 
 import pytest
+from backends import Backend
 
-from sqs_contracts import MemorySession, SQSEnv, create_standard_queue
+from sqs_contracts import SQSEnv
 from sqs_contracts.runners.holdings import RUN_HERE_UNDER, Holdings, Unit
 from sqs_contracts.shutdown_policies import MaxTasksShutdown
 
 from .contracts import Job
-from .helpers import wait_for
+from .helpers import make_queue, wait_for
 from .test_holdings_wakeups import _Clock, _units
 
 FAST = 0.00005
@@ -130,10 +131,10 @@ def test_a_solo_loop_runs_its_fast_jobs_with_no_other_receive_out() -> None:
     ],
 )
 def test_only_a_worker_that_cannot_receive_while_it_holds_a_receive_runs_solo(
-    options: dict[str, Any], solo: bool
+    backend: Backend, options: dict[str, Any], solo: bool
 ) -> None:
-    env = SQSEnv(MemorySession(), queue_prefix="solo-")
-    create_standard_queue(env, "jobs")
+    env = SQSEnv(backend.session, queue_prefix=backend.unique("solo") + "-")
+    make_queue(backend, env, "jobs")
     env.handler(Job)(lambda job: None)
     Job(n=1).delay(env=env)
     worker = env.worker(wait_seconds=0, **options)
