@@ -102,6 +102,21 @@ class Acker:
         if full:
             self._submit(self._send_deletes, queue, full)
 
+    def delete_all(self, deletes: Sequence[tuple[AckTarget, Message]]) -> None:
+        """Delete messages soon, as :meth:`delete` does each, taking the lock once."""
+        full: list[tuple[AckTarget, list[Message]]] = []
+        with self._lock:
+            pending = self._deletes
+            for queue, message in deletes:
+                items = pending.setdefault(queue, [])
+                items.append(message)
+                if len(items) >= MAX_BATCH_ENTRIES:
+                    full.append((queue, items[:]))
+                    items.clear()
+            self._time_rest()
+        for queue, messages in full:
+            self._submit(self._send_deletes, queue, messages)
+
     def change(self, queue: AckTarget, message: Message, timeout: int) -> None:
         """Set a message's visibility timeout soon (it failed, or it is being released)."""
         full = self._add(self._changes, queue, (message, timeout))
@@ -116,16 +131,24 @@ class Acker:
             if len(items) >= MAX_BATCH_ENTRIES:
                 full = items[:]
                 items.clear()
-                if not any(self._deletes.values()) and not any(self._changes.values()):
-                    # Nothing left waiting: the flush timer starts again with the next item
-                    # (else it would send a partial batch of whatever arrived since).
-                    self._oldest = None
+                self._time_rest()
                 return full
             if self._oldest is None:
                 self._oldest = time.monotonic()
                 if not self._timing:
                     self._wake.set()
             return []
+
+    def _time_rest(self) -> None:
+        """Set the flush timer after items were added and full batches taken (under the lock)."""
+        if not any(self._deletes.values()) and not any(self._changes.values()):
+            # Nothing left waiting: the flush timer starts again with the next item (else it
+            # would send a partial batch of whatever arrived since).
+            self._oldest = None
+        elif self._oldest is None:
+            self._oldest = time.monotonic()
+            if not self._timing:
+                self._wake.set()
 
     def _submit(self, send: Callable[[AckTarget, list[_T]], None], queue: Any, items: Any) -> None:
         with self._lock:

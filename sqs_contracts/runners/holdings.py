@@ -92,6 +92,8 @@ class Holdings:
         self._job_time: float | None = None  # seconds per unit; until known, as if slow
         self._last_take = 0.0
         self._now = now
+        self.clock = now
+        """The clock jobs are timed on (``time.monotonic`` but in tests)."""
         self._turns: deque[_Turn] = deque()
         self.closed = False
         self.solo = False
@@ -173,7 +175,7 @@ class Holdings:
     def add(self, units: Sequence[Unit], reserved: int, *, here: bool = False) -> bool:
         """Hold received units in place of a reservation; False (nothing held) when closed.
 
-        ``here``: the caller runs what it can of them itself (:meth:`take_fast`), so no
+        ``here``: the caller runs what it can of them itself (:meth:`take_run`), so no
         handler is woken for them when it may.
         """
         with self._lock:
@@ -230,19 +232,50 @@ class Holdings:
                 return None
             return self._start(now)
 
-    def take_fast(self, stop: threading.Event, done: Unit | None, go: bool = True) -> Unit | None:
-        """For a receive loop: a ready unit to run itself, without waiting; None unless jobs
-        are known to take under ``RUN_HERE_UNDER``, a slot is free and another loop is
-        receiving or waiting for room, or this loop is :attr:`solo` (or ``go`` is false, or
-        the worker stops). ``done`` is the unit it ran last."""
+    def take_run(self, stop: threading.Event, most: int, go: bool = True) -> list[Unit]:
+        """For a receive loop: up to ``most`` ready units to run itself, one after another in
+        one slot; [] unless jobs are known to take under ``RUN_HERE_UNDER``, a slot is free and
+        another loop is receiving or waiting for room, or this loop is :attr:`solo` (or ``go``
+        is false, or the worker stops). :meth:`finish_run` ends the run."""
         with self._lock:
-            now = self._now()
-            if done is not None:
-                self._done(done, now)
-            if go and self._ready and self._may_run_here() and not stop.is_set():
-                return self._start(now)
-            self._wake_handler()  # what is left is the handler threads' again
-            return None
+            if not (go and self._ready and self._may_run_here() and not stop.is_set()):
+                self._wake_handler()  # what is left is the handler threads' again
+                return []
+            now = self._last_take = self._now()
+            ready = self._ready
+            run = [ready.popleft() for _ in range(min(most, len(ready)))]
+            for unit in run:
+                unit.started = True
+                unit.taken_at = now
+            self._running += 1
+            return run
+
+    def finish_run(
+        self, done: Sequence[Unit], rest: Sequence[Unit], times: Sequence[float]
+    ) -> list[Unit]:
+        """End a run of :meth:`take_run`: let go of the ``done`` units (recorded already),
+        learn from the ``times`` its jobs took, and make the ``rest``, not run, ready again;
+        once closed, return those to release instead."""
+        with self._lock:
+            self._running -= 1
+            for unit in done:
+                self._drop(unit)
+            for took in times:
+                self._learn(took)
+            released: list[Unit] = []
+            if self.closed:
+                for unit in rest:
+                    self._drop(unit)
+                released = list(rest)
+            else:
+                for unit in reversed(rest):
+                    unit.started = False
+                    self._ready.appendleft(unit)
+                self._wake_handler()  # the slot is free again
+            self._offer_room()
+            if not self.held:
+                self._quiet.notify_all()
+            return released
 
     def _may_run_here(self) -> bool:
         """Whether a receive loop may run a ready unit itself now (under the lock)."""
@@ -265,7 +298,9 @@ class Holdings:
 
     def _done(self, unit: Unit, now: float) -> None:
         self._running -= 1
-        took = now - unit.taken_at
+        self._learn(now - unit.taken_at)
+
+    def _learn(self, took: float) -> None:
         # A slow job counts at once, fast ones wear it down: better a wake-up too many.
         known = took if self._job_time is None else self._job_time
         self._job_time = max(took, known * 0.9 + took * 0.1)

@@ -33,6 +33,7 @@ from sqs_contracts.runners.holdings import Holdings, Unit
 from sqs_contracts.runners.ports import WorkerEnv
 from sqs_contracts.runners.receiver import Receiver, loop_layout
 from sqs_contracts.runners.retry import fatal_reason, is_fatal
+from sqs_contracts.runners.run_here import Run, run_ready
 from sqs_contracts.runners.signals import SignalFlag
 from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
@@ -261,11 +262,15 @@ class Worker:
 
     def _run_ready(self, acker: Acker) -> None:
         """On a receive loop, after a receive: run ready jobs here while they are fast."""
-        unit = None
-        while unit := self._holdings.take_fast(self._stop, unit, acker.healthy.is_set()):
-            self._run(unit, acker)
+        run_ready(
+            self._holdings,
+            acker,
+            self._stop,
+            lambda unit, run: self._run(unit, acker, run),
+            lambda units: self._release(units, acker),
+        )
 
-    def _run(self, unit: Unit, acker: Acker) -> None:
+    def _run(self, unit: Unit, acker: Acker, run: Run | None = None) -> None:
         if expired(unit, self.clock()):
             self._release(let_go(self._holdings, unit, acker.deadlines), acker)
             self._count_released(len(unit.messages))
@@ -277,9 +282,9 @@ class Worker:
                 unit.started = False
             loop.submit(unit)
             return
-        self._handle(unit, acker)
+        self._handle(unit, acker, run if unit.group is None else None)
 
-    def _handle(self, unit: Unit, acker: Acker) -> None:
+    def _handle(self, unit: Unit, acker: Acker, run: Run | None = None) -> None:
         queue = unit.queue
         outcomes: list[Outcome] = []
         try:
@@ -296,11 +301,14 @@ class Worker:
             )
             self._fail(exc)
         finally:
-            self._complete(unit, outcomes, acker)
+            self._complete(unit, outcomes, acker, run)
 
-    def _complete(self, unit: Unit, outcomes: list[Outcome], acker: Acker) -> None:
+    def _complete(
+        self, unit: Unit, outcomes: list[Outcome], acker: Acker, run: Run | None = None
+    ) -> None:
         """After dispatch (on a handler thread or the loop): retry a FIFO head in place, or
-        acknowledge each message and let the unit go."""
+        acknowledge each message and let the unit go (in a ``run``: record it; the run
+        acknowledges and lets go of its units together)."""
         queue = unit.queue
         kept = False
         try:
@@ -312,17 +320,22 @@ class Worker:
             for message, outcome in zip(unit.messages, outcomes, strict=True):
                 if not kept:
                     try:
-                        acknowledge(queue, message, outcome, acker)
+                        acknowledge(queue, message, outcome, run or acker)
                     except Exception:  # the message then returns when its visibility ends
                         logger.exception("acknowledging a message of queue %s failed", queue.name)
                 if self.on_outcome is not None:  # an in-place retry is a retry too
                     self.on_outcome(queue, message, outcome)
         finally:
-            if not kept:
-                self._finish(unit, outcomes or [Outcome("retry")] * len(unit.messages), acker)
+            outcomes = outcomes or [Outcome("retry")] * len(unit.messages)
+            if run is not None:
+                run.units.append(unit)
+                with self._holdings.lock:
+                    self._record(unit, outcomes)
+            elif not kept:
+                self._finish(unit, outcomes, acker)
 
     def _record(self, unit: Unit, outcomes: Sequence[Outcome]) -> None:
-        """Count a run and tell the policy (under the holdings lock)."""
+        """Count a unit's jobs and tell the policy (under the holdings lock)."""
         succeeded: list[Message] = []
         failed: list[Message] = []
         for message, outcome in zip(unit.messages, outcomes, strict=True):

@@ -47,6 +47,32 @@ def test_a_full_batch_restarts_the_flush_timer_for_what_comes_after_it() -> None
     assert sent[1][0] - added >= 0.3
 
 
+def test_deletes_handed_on_together_go_out_in_tens_and_the_rest_at_the_timer() -> None:
+    session = FaultySession(MemorySession())
+    env = SQSEnv(session)
+    create_standard_queue(env, "jobs")
+    for n in range(25):
+        Job(n=n).delay(env=env)
+    messages = receive_all(env, "jobs")
+    assert len(messages) == 25
+    queue = env.queue("jobs")
+    sent: list[tuple[float, int]] = []
+    session.faults["delete_message_batch"] = lambda kwargs: sent.append(
+        (time.monotonic(), len(kwargs["Entries"]))
+    )
+    acker = Acker(flush_interval=0.3)
+    acker.start()
+    try:
+        added = time.monotonic()
+        acker.delete_all([(queue, message) for message in messages])
+        assert wait_for(lambda: len(sent) == 3, timeout=10)
+    finally:
+        acker.close()
+    assert sorted(size for _, size in sent) == [5, 10, 10]
+    partial = next(at for at, size in sent if size == 5)
+    assert partial - added >= 0.3  # the five wait for more, a flush interval
+
+
 class _CountingEvent(threading.Event):
     def __init__(self) -> None:
         super().__init__()

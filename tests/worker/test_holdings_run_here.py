@@ -45,26 +45,39 @@ class _Loops:
         self.holdings.add(self.units, mine)
 
 
-def _run_here(loops: _Loops) -> list[Unit]:
+def _run_here(loops: _Loops, most: int = 10) -> list[Unit]:
+    """Take runs and run them all, as a receive loop does, until none is given."""
     ran: list[Unit] = []
-    unit = None
-    while unit := loops.holdings.take_fast(loops.stop, unit):
-        ran.append(unit)
-        loops.clock.now += FAST
+    while run := loops.holdings.take_run(loops.stop, most):
+        ran.extend(run)
+        loops.clock.now += FAST * len(run)
+        loops.holdings.finish_run(run, [], [FAST] * len(run))
     return ran
 
 
 def test_a_receive_loop_runs_its_fast_jobs_while_another_receive_is_out() -> None:
     loops = _Loops(3)
-    assert _run_here(loops) == loops.units
+    run = loops.holdings.take_run(loops.stop, 10)
+    assert run == loops.units
+    assert all(unit.started for unit in run)
+    assert loops.holdings._running == 1  # one slot for the whole run: its jobs run in turn
+    assert loops.holdings.finish_run(run, [], [FAST] * 3) == []
     assert loops.holdings._running == 0
+    assert not loops.holdings.held & set(run)
+
+
+def test_a_run_takes_at_most_what_it_asks_for() -> None:
+    loops = _Loops(5)
+    assert loops.holdings.take_run(loops.stop, 2) == loops.units[:2]
+    loops.holdings.finish_run(loops.units[:2], [], [FAST, FAST])
+    assert _run_here(loops, most=2) == loops.units[2:]
 
 
 def test_jobs_of_unknown_or_long_duration_are_left_to_the_handler_threads() -> None:
     unknown = _Loops(2, timed=None)
-    assert unknown.holdings.take_fast(unknown.stop, None) is None
+    assert unknown.holdings.take_run(unknown.stop, 10) == []
     slow = _Loops(2, timed=2 * RUN_HERE_UNDER)
-    assert slow.holdings.take_fast(slow.stop, None) is None
+    assert slow.holdings.take_run(slow.stop, 10) == []
     # The handler threads still take them.
     assert unknown.holdings.take(unknown.stop) is unknown.units[0]
     assert slow.holdings.take(slow.stop) is slow.units[0]
@@ -73,35 +86,59 @@ def test_jobs_of_unknown_or_long_duration_are_left_to_the_handler_threads() -> N
 def test_the_last_receive_loop_back_goes_out_again_rather_than_run_jobs() -> None:
     loops = _Loops(2)
     loops.holdings.unreserve(loops.other)  # the other loop's receive failed: none is out
-    assert loops.holdings.take_fast(loops.stop, None) is None
+    assert loops.holdings.take_run(loops.stop, 10) == []
     assert loops.holdings.take(loops.stop) is loops.units[0]
 
 
 def test_nothing_runs_here_once_the_worker_stops_or_acknowledgements_fail() -> None:
     loops = _Loops(2)
-    assert loops.holdings.take_fast(loops.stop, None, go=False) is None
+    assert loops.holdings.take_run(loops.stop, 10, go=False) == []
     loops.stop.set()
-    assert loops.holdings.take_fast(loops.stop, None) is None
+    assert loops.holdings.take_run(loops.stop, 10) == []
 
 
 def test_jobs_run_here_take_a_handler_slot() -> None:
-    # One slot, taken by a job this loop runs: a handler thread waits although units are
-    # ready, and takes the next one once this loop stops running jobs.
+    # One slot, taken by a run: a handler thread waits although units are ready, and takes
+    # the next one once the run ends.
     loops = _Loops(3, slots=1)
-    here = loops.holdings.take_fast(loops.stop, None)
-    assert here is loops.units[0]
+    here = loops.holdings.take_run(loops.stop, 1)
+    assert here == loops.units[:1]
     took: list[Unit | None] = []
     waiting = threading.Thread(target=lambda: took.append(loops.holdings.take(loops.stop)))
     waiting.start()
     assert wait_for(lambda: loops.holdings._idle_handlers == 1, 5)
     assert took == []
-    assert loops.holdings.take_fast(loops.stop, None) is None  # no second slot here either
+    assert loops.holdings.take_run(loops.stop, 10) == []  # no second slot here either
 
-    loops.clock.now += FAST
-    assert loops.holdings.take_fast(loops.stop, here, go=False) is None  # frees the slot
+    loops.holdings.finish_run(here, [], [FAST])  # frees the slot
 
     waiting.join(5)
     assert took == [loops.units[1]]
+
+
+def test_a_run_cut_short_gives_back_the_units_it_did_not_run_in_order() -> None:
+    # A job turned out slow: the run ends, and the units it did not get to are ready again,
+    # ahead of the others and in their order, for the handler threads.
+    loops = _Loops(5, slots=2)
+    run = loops.holdings.take_run(loops.stop, 3)
+    assert run == loops.units[:3]
+    assert loops.holdings.finish_run(run[:1], run[1:], [2 * RUN_HERE_UNDER]) == []
+    assert loops.units[0] not in loops.holdings.held
+    assert not any(unit.started for unit in run[1:])
+    assert loops.holdings.take_run(loops.stop, 10) == []  # slow now: the handlers' work
+    assert loops.holdings.take(loops.stop) is loops.units[1]
+    assert loops.holdings.take(loops.stop) is loops.units[2]
+
+
+def test_a_run_cut_short_by_a_stop_hands_back_the_rest_to_release() -> None:
+    # The worker stopped during the run and closed the holdings: the units the run did not
+    # get to were started as far as the close knew, so the run hands them back to release.
+    loops = _Loops(3)
+    run = loops.holdings.take_run(loops.stop, 10)
+    assert loops.holdings.close() == []  # every unit held is started: none to release
+    released = loops.holdings.finish_run(run[:1], run[1:], [FAST])
+    assert released == run[1:]
+    assert not loops.holdings.held & set(run)
 
 
 def test_a_solo_loop_runs_its_fast_jobs_with_no_other_receive_out() -> None:
@@ -109,13 +146,13 @@ def test_a_solo_loop_runs_its_fast_jobs_with_no_other_receive_out() -> None:
     # before it receives again, so it runs them rather than hand them to the handler thread.
     loops = _Loops(3, slots=1)
     loops.holdings.unreserve(loops.other)
-    assert loops.holdings.take_fast(loops.stop, None) is None
+    assert loops.holdings.take_run(loops.stop, 10) == []
     loops.holdings.solo = True
     assert _run_here(loops) == loops.units
     slow = _Loops(2, slots=1, timed=2 * RUN_HERE_UNDER)
     slow.holdings.unreserve(slow.other)
     slow.holdings.solo = True
-    assert slow.holdings.take_fast(slow.stop, None) is None  # slow ones stay the handler's
+    assert slow.holdings.take_run(slow.stop, 10) == []  # slow ones stay the handler's
 
 
 @pytest.mark.parametrize(
