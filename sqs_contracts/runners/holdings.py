@@ -236,46 +236,44 @@ class Holdings:
         """For a receive loop: up to ``most`` ready units to run itself, one after another in
         one slot; [] unless jobs are known to take under ``RUN_HERE_UNDER``, a slot is free and
         another loop is receiving or waiting for room, or this loop is :attr:`solo` (or ``go``
-        is false, or the worker stops). :meth:`finish_run` ends the run."""
+        is false, or the worker stops). Each unit is started by :meth:`begin` (until then a
+        close releases it), and :meth:`finish_run` ends the run."""
         with self._lock:
             if not (go and self._ready and self._may_run_here() and not stop.is_set()):
                 self._wake_handler()  # what is left is the handler threads' again
                 return []
-            now = self._last_take = self._now()
+            self._last_take = self._now()
             ready = self._ready
-            run = [ready.popleft() for _ in range(min(most, len(ready)))]
-            for unit in run:
-                unit.started = True
-                unit.taken_at = now
             self._running += 1
-            return run
+            return [ready.popleft() for _ in range(min(most, len(ready)))]
+
+    def begin(self, unit: Unit) -> bool:
+        """Start the next unit of a run; False once closed (:meth:`close` released it)."""
+        with self._lock:
+            if self.closed:
+                return False
+            unit.started = True
+            return True
 
     def finish_run(
         self, done: Sequence[Unit], rest: Sequence[Unit], times: Sequence[float]
-    ) -> list[Unit]:
+    ) -> None:
         """End a run of :meth:`take_run`: let go of the ``done`` units (recorded already),
-        learn from the ``times`` its jobs took, and make the ``rest``, not run, ready again;
-        once closed, return those to release instead."""
+        learn from the ``times`` its jobs took, and make the ``rest``, never begun, ready
+        again (once closed, :meth:`close` released them)."""
         with self._lock:
             self._running -= 1
             for unit in done:
                 self._drop(unit)
             for took in times:
                 self._learn(took)
-            released: list[Unit] = []
-            if self.closed:
-                for unit in rest:
-                    self._drop(unit)
-                released = list(rest)
-            else:
+            if not self.closed:
                 for unit in reversed(rest):
-                    unit.started = False
                     self._ready.appendleft(unit)
                 self._wake_handler()  # the slot is free again
             self._offer_room()
             if not self.held:
                 self._quiet.notify_all()
-            return released
 
     def _may_run_here(self) -> bool:
         """Whether a receive loop may run a ready unit itself now (under the lock)."""
@@ -346,7 +344,8 @@ class Holdings:
         """When the only units held wait for an in-place retry (nothing running or ready):
         the time the first is due; else None."""
         with self._lock:
-            if self._ready or not self._retrying or any(u.started for u in self.held):
+            running = self._running or any(u.started for u in self.held)
+            if self._ready or running or not self._retrying:
                 return None
             return min(u.due for u in self._retrying if u.due is not None)
 

@@ -262,13 +262,7 @@ class Worker:
 
     def _run_ready(self, acker: Acker) -> None:
         """On a receive loop, after a receive: run ready jobs here while they are fast."""
-        run_ready(
-            self._holdings,
-            acker,
-            self._stop,
-            lambda unit, run: self._run(unit, acker, run),
-            lambda units: self._release(units, acker),
-        )
+        run_ready(self._holdings, acker, self._stop, lambda unit, run: self._run(unit, acker, run))
 
     def _run(self, unit: Unit, acker: Acker, run: Run | None = None) -> None:
         if expired(unit, self.clock()):

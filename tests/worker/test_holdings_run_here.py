@@ -49,6 +49,7 @@ def _run_here(loops: _Loops, most: int = 10) -> list[Unit]:
     """Take runs and run them all, as a receive loop does, until none is given."""
     ran: list[Unit] = []
     while run := loops.holdings.take_run(loops.stop, most):
+        assert all(loops.holdings.begin(unit) for unit in run)
         ran.extend(run)
         loops.clock.now += FAST * len(run)
         loops.holdings.finish_run(run, [], [FAST] * len(run))
@@ -59,9 +60,12 @@ def test_a_receive_loop_runs_its_fast_jobs_while_another_receive_is_out() -> Non
     loops = _Loops(3)
     run = loops.holdings.take_run(loops.stop, 10)
     assert run == loops.units
-    assert all(unit.started for unit in run)
     assert loops.holdings._running == 1  # one slot for the whole run: its jobs run in turn
-    assert loops.holdings.finish_run(run, [], [FAST] * 3) == []
+    assert not any(unit.started for unit in run)  # each starts in its turn
+    for unit in run:
+        assert loops.holdings.begin(unit)
+        assert unit.started
+    loops.holdings.finish_run(run, [], [FAST] * 3)
     assert loops.holdings._running == 0
     assert not loops.holdings.held & set(run)
 
@@ -122,7 +126,8 @@ def test_a_run_cut_short_gives_back_the_units_it_did_not_run_in_order() -> None:
     loops = _Loops(5, slots=2)
     run = loops.holdings.take_run(loops.stop, 3)
     assert run == loops.units[:3]
-    assert loops.holdings.finish_run(run[:1], run[1:], [2 * RUN_HERE_UNDER]) == []
+    assert loops.holdings.begin(run[0])
+    loops.holdings.finish_run(run[:1], run[1:], [2 * RUN_HERE_UNDER])
     assert loops.units[0] not in loops.holdings.held
     assert not any(unit.started for unit in run[1:])
     assert loops.holdings.take_run(loops.stop, 10) == []  # slow now: the handlers' work
@@ -130,15 +135,18 @@ def test_a_run_cut_short_gives_back_the_units_it_did_not_run_in_order() -> None:
     assert loops.holdings.take(loops.stop) is loops.units[2]
 
 
-def test_a_run_cut_short_by_a_stop_hands_back_the_rest_to_release() -> None:
-    # The worker stopped during the run and closed the holdings: the units the run did not
-    # get to were started as far as the close knew, so the run hands them back to release.
+def test_the_units_of_a_run_not_begun_are_released_at_once_when_the_worker_stops() -> None:
+    # The worker stops while a run's first job runs: the close releases the units the run
+    # has not begun, as any unit not started, and the run begins none of them.
     loops = _Loops(3)
     run = loops.holdings.take_run(loops.stop, 10)
-    assert loops.holdings.close() == []  # every unit held is started: none to release
-    released = loops.holdings.finish_run(run[:1], run[1:], [FAST])
-    assert released == run[1:]
+    assert loops.holdings.begin(run[0])
+    assert sorted(loops.holdings.close(), key=run.index) == run[1:]
+    assert not loops.holdings.begin(run[1])
+    loops.holdings.finish_run(run[:1], run[1:], [FAST])
     assert not loops.holdings.held & set(run)
+    assert not loops.holdings._ready
+    assert loops.holdings._running == 0
 
 
 def test_a_solo_loop_runs_its_fast_jobs_with_no_other_receive_out() -> None:
