@@ -91,7 +91,6 @@ class Holdings:
         self._running = 0
         self._job_time: float | None = None  # seconds per unit; until known, as if slow
         self._last_take = 0.0
-        self._now = now
         self.clock = now
         """The clock jobs are timed on (``time.monotonic`` but in tests)."""
         self._turns: deque[_Turn] = deque()
@@ -215,7 +214,7 @@ class Holdings:
         ``done`` is the unit this thread took last, run or handed on since.
         """
         with self._lock:
-            now = self._now()
+            now = self.clock()
             if done is not None:
                 self._done(done, now)
             self._idle_handlers += 1
@@ -226,7 +225,7 @@ class Holdings:
                     stop.is_set() or self.closed
                 ):
                     self._work.wait()
-                now = self._now()
+                now = self.clock()
             self._idle_handlers -= 1
             if stop.is_set() or self.closed:
                 return None
@@ -242,7 +241,7 @@ class Holdings:
             if not (go and self._ready and self._may_run_here() and not stop.is_set()):
                 self._wake_handler()  # what is left is the handler threads' again
                 return []
-            self._last_take = self._now()
+            self._last_take = self.clock()
             ready = self._ready
             self._running += 1
             return [ready.popleft() for _ in range(min(most, len(ready)))]
@@ -307,7 +306,7 @@ class Holdings:
         """Wake an idle handler when ready units have waited ``STALLED_AFTER`` seconds with
         none taken (called periodically)."""
         with self._lock:
-            stalled = self._now() - self._last_take >= STALLED_AFTER
+            stalled = self.clock() - self._last_take >= STALLED_AFTER
             if self._ready and self._idle_handlers and stalled:
                 self._work.notify()
 
