@@ -106,13 +106,10 @@ class Acker:
         """Delete messages soon, as :meth:`delete` does each, taking the lock once."""
         full: list[tuple[AckTarget, list[Message]]] = []
         with self._lock:
-            pending = self._deletes
             for queue, message in deletes:
-                items = pending.setdefault(queue, [])
-                items.append(message)
-                if len(items) >= MAX_BATCH_ENTRIES:
-                    full.append((queue, items[:]))
-                    items.clear()
+                batch = self._append(self._deletes, queue, message)
+                if batch:
+                    full.append((queue, batch))
             self._time_rest()
         for queue, messages in full:
             self._submit(self._send_deletes, queue, messages)
@@ -126,18 +123,27 @@ class Acker:
     def _add(self, pending: dict[AckTarget, list[_T]], queue: AckTarget, item: _T) -> list[_T]:
         """Buffer an item; return a full batch to send now (empty when there is none)."""
         with self._lock:
-            items = pending.setdefault(queue, [])
-            items.append(item)
-            if len(items) >= MAX_BATCH_ENTRIES:
-                full = items[:]
-                items.clear()
+            full = self._append(pending, queue, item)
+            if full:
                 self._time_rest()
                 return full
+            # No batch was cut, so something is waiting: only an idle timer needs starting.
             if self._oldest is None:
                 self._oldest = time.monotonic()
                 if not self._timing:
                     self._wake.set()
             return []
+
+    @staticmethod
+    def _append(pending: dict[AckTarget, list[_T]], queue: AckTarget, item: _T) -> list[_T]:
+        """Buffer an item (under the lock); return the batch it fills, else an empty list."""
+        items = pending.setdefault(queue, [])
+        items.append(item)
+        if len(items) < MAX_BATCH_ENTRIES:
+            return []
+        full = items[:]
+        items.clear()
+        return full
 
     def _time_rest(self) -> None:
         """Set the flush timer after items were added and full batches taken (under the lock)."""
