@@ -85,6 +85,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the sqs_contracts worker's prefetch in process.* and io.*: a number, or 'match' "
         "to hold as many messages as the bare loop (10 per thread); default: its own, 10",
     )
+    p.add_argument(
+        "--receivers",
+        type=int,
+        default=None,
+        help="the sqs_contracts worker's receive loops in process.* and io.*; default: its own, "
+        "one per two handler threads, at most 8",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     return p.parse_args(argv)
 
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy_mode=args.proxy_mode,
         proxy_at_zero=args.proxy_at_zero,
         prefetch=args.prefetch,
+        receivers=args.receivers,
     )
     started, t0 = now(), time.perf_counter()
     # In-memory workloads need no server: start one only if a selected workload needs it.

@@ -186,6 +186,7 @@ class Context:
     mem_n: int = 20_000
     rss_n: int = 100_000
     prefetch: int | None = None  # the sqs_contracts worker's, None: its default
+    receivers: int | None = None  # the sqs_contracts worker's receive loops, None: its default
     counter: RequestCounter = field(default_factory=RequestCounter)
     proxy_cpu: Callable[[], float] = lambda: float("nan")
     server_cpu: Callable[[], float] = lambda: float("nan")

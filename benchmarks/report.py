@@ -356,6 +356,7 @@ def write_json(
             "quick": settings.quick,
             "proxy_at_zero": settings.proxy_at_zero,
             "prefetch": settings.prefetch,
+            "receivers": settings.receivers,
         },
         "import_errors": import_errors,
         "summaries": summaries(reports),

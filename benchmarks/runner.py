@@ -39,6 +39,7 @@ class Settings:
     proxy_mode: str = "process"
     proxy_at_zero: bool = False
     prefetch: int | None = None  # -1: as many held as the bare loop
+    receivers: int | None = None  # the worker's receive loops, None: its default
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -149,6 +150,7 @@ def run_round(
                 mem_n=settings.mem_n,
                 rss_n=settings.rss_n,
                 prefetch=settings.prefetch,
+                receivers=settings.receivers,
                 proxy_cpu=proxy_cpu,
                 server_cpu=server.cpu_seconds if server is not None else (lambda: float("nan")),
             )

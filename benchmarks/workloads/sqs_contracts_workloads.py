@@ -242,6 +242,8 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
         # -1 (--prefetch match): hold what the bare loop's threads hold, ten each (and never
         # less than the default).
         options["prefetch"] = max(10, 9 * concurrency) if ctx.prefetch < 0 else ctx.prefetch
+    if ctx.receivers is not None:
+        options["receivers"] = ctx.receivers
     worker = env.worker(concurrency=concurrency, **options)
     with _activate(env), ctx.measure(n, until_acked=True) as m:
         stats = worker.run(name, shutdown_policy=api.shutdown_policy(lambda: len(seen) >= n))
