@@ -11,12 +11,16 @@ standard library's Python code go to the parts of their callers, in proportion.
 
 Prints a Markdown table per concurrency: each part's share of the profiled time and that
 share of the CPU per job measured without the profiler (whose own cost inflates Python
-calls). Compare tables made one after the other.
+calls), then that unprofiled run's CPU per job by thread role, read from each thread's own
+CPU clock when it ends. The profiler slows each job enough that handler threads take jobs
+the receive loops run themselves when unprofiled: the split by thread is the unprofiled one.
+Compare tables made one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import marshal
 import os
@@ -46,7 +50,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = """
-import cProfile, marshal, pstats, sys, threading, time, types
+import cProfile, json, marshal, pstats, sys, threading, time, types
 from sqs_contracts import SQSEnv, Task
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown
 
@@ -82,15 +86,50 @@ def profiled_run(self):
     finally:
         p.disable()
 
+roles = {}
+roles_lock = threading.Lock()
+ended = set()
+
+def timed_run(self):
+    try:
+        run(self)
+    finally:
+        role = thread_role(self.name)
+        with roles_lock:
+            roles[role] = roles.get(role, 0.0) + time.thread_time()
+            ended.add(self.ident)
+
+def thread_cpu():
+    # Ended threads counted themselves; a live one (a receive still in its long poll) is
+    # read off its CPU clock now, when the run's CPU is taken too.
+    with roles_lock:
+        result = dict(roles)
+        for t in threading.enumerate():
+            if t is threading.main_thread() or t.ident in ended:
+                continue
+            try:
+                used = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+            except (OSError, ValueError):  # ended meanwhile
+                continue
+            role = thread_role(t.name)
+            result[role] = result.get(role, 0.0) + used
+    return result
+
 if profile:
     threading.Thread.run = profiled_run
     main = cProfile.Profile(time.thread_time)
     profiles.append(main)
     main.enable()
+else:
+    threading.Thread.run = timed_run
+main_cpu = time.thread_time()
 cpu, wall = time.process_time(), time.perf_counter()
 policy = MaxTasksShutdown(jobs) | IdleShutdown(60)
 env.worker(concurrency=concurrency, handle_signals=False).run(queue, shutdown_policy=policy)
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+if not profile:
+    roles = thread_cpu()
+roles["main (supervisor)"] = time.thread_time() - main_cpu
 if profile:
     main.disable()
     time.sleep(0.5)  # threads still leaving their loops
@@ -102,8 +141,24 @@ if profile:
             pass
     with open(out, "wb") as f:
         marshal.dump(stats.stats, f)
-print(cpu / jobs * 1e6, jobs / wall, flush=True)
+print(json.dumps([cpu / jobs * 1e6, jobs / wall, {k: v / jobs * 1e6 for k, v in roles.items()}]))
 """
+
+THREAD_ROLES: tuple[tuple[str, str], ...] = (
+    ("sqs-receive-", "receive loops (receive, decode, run)"),
+    ("sqs-contracts-acker", "acker (buffering)"),
+    ("sqs-contracts-ack-", "ack senders (DeleteMessageBatch)"),
+    ("sqs-handler-", "handler threads"),
+)
+"""Thread name prefixes of the worker's threads and the role each names."""
+
+
+def thread_role(name: str) -> str:
+    """The role of a worker thread, from its name; any other thread is 'other threads'."""
+    for prefix, role in THREAD_ROLES:
+        if name.startswith(prefix):
+            return role
+    return "other threads (heartbeat, event loop)"
 
 
 def _own_part(func: tuple[str, int, str]) -> str | None:
@@ -171,12 +226,15 @@ def fill(server: SQSServer, queue: str, jobs: int) -> None:
 
 def _run(
     server: SQSServer, concurrency: int, jobs: int, src: Path, out: Path | None
-) -> list[float]:
-    """Run one worker in a child process (profiled into ``out`` when given): [CPU us per
-    job, jobs/s]."""
+) -> tuple[float, float, dict[str, float]]:
+    """Run one worker in a child process (profiled into ``out`` when given): CPU us per job,
+    jobs/s, and (unprofiled) CPU us per job by thread role."""
     queue = f"profile-c{concurrency}-{int(time.time() * 1000)}"
     fill(server, queue, jobs)
-    args = [sys.executable, "-c", _CHILD % {"region": REGION, "job": JOB_NAME}]
+    # The child defines thread_role too: ``src`` may be a checkout from before it existed.
+    role_source = inspect.getsource(thread_role).replace("THREAD_ROLES", repr(THREAD_ROLES))
+    child = role_source + _CHILD % {"region": REGION, "job": JOB_NAME}
+    args = [sys.executable, "-c", child]
     args += [server.endpoint_url, queue, str(concurrency), str(jobs), str(out or "")]
     if out is not None:
         args.append("profile")
@@ -185,20 +243,22 @@ def _run(
     done = subprocess.run(
         args, capture_output=True, text=True, env=env, cwd=src, timeout=600, check=True
     )
-    return [float(x) for x in done.stdout.split()[-2:]]
+    cpu_us, rate, roles = json.loads(done.stdout.splitlines()[-1])
+    return float(cpu_us), float(rate), roles
 
 
 def profile(
     server: SQSServer, concurrency: int, jobs: int, src: Path
-) -> tuple[dict[str, float], float, float]:
+) -> tuple[dict[str, float], float, float, dict[str, float]]:
     """Profile one worker run and time another without the profiler (``sqs_contracts``
-    imported from ``src``): (shares by part, CPU us per job, jobs/s)."""
-    cpu_us, rate = _run(server, concurrency, jobs, src, None)
+    imported from ``src``): (shares by part, CPU us per job, jobs/s, CPU us per job by
+    thread role)."""
+    cpu_us, rate, roles = _run(server, concurrency, jobs, src, None)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stats.marshal"
         _run(server, concurrency, jobs, src, out)
         stats = marshal.loads(out.read_bytes())
-    return split(stats), cpu_us, rate
+    return split(stats), cpu_us, rate, roles
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     set_fake_credentials()
     with SQSServer() as server:
         for concurrency in args.concurrency:
-            shares, cpu_us, rate = profile(server, concurrency, args.jobs, args.src.resolve())
+            shares, cpu_us, rate, roles = profile(
+                server, concurrency, args.jobs, args.src.resolve()
+            )
             print(
                 f"\nconcurrency {concurrency}, {args.jobs} jobs, latency 0, without the "
                 f"profiler: {rate:,.0f} jobs/s, {cpu_us:.0f} us CPU/job\n"
@@ -220,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             print("| part | share of the profiled CPU | us/job |\n|---|---|---|")
             for name, share in shares.items():
                 print(f"| {name} | {100 * share:.0f}% | {share * cpu_us:.0f} |")
+            print("\n| thread role (unprofiled run) | us/job |\n|---|---|")
+            for role, us in sorted(roles.items(), key=lambda kv: -kv[1]):
+                print(f"| {role} | {us:.0f} |")
     return 0
 
 

@@ -53,3 +53,31 @@ def test_receivers_option_sets_the_worker_receive_loops(tmp_path: Path) -> None:
     assert data["settings"]["receivers"] == 2
     [row] = data["results"]
     assert [run["extra"]["receive_loops"] for run in row["runs"]] == [2]
+
+
+def test_cpu_profile_thread_roles_name_the_worker_threads() -> None:
+    import threading
+
+    from benchmarks.cpu_profile import THREAD_ROLES, thread_role
+    from sqs_contracts import MemorySession, SQSEnv, Task, create_standard_queue
+    from sqs_contracts.shutdown_policies import MaxTasksShutdown
+
+    class Ping(Task, queue="thread-roles"):
+        n: int
+
+    env = SQSEnv(MemorySession())
+    create_standard_queue(env, "thread-roles")
+    names: list[str] = []
+
+    def ping(task: Ping) -> None:
+        names.extend(t.name for t in threading.enumerate())
+
+    env.handler(Ping)(ping)
+    with env.activate():
+        Ping(n=1).delay()
+    env.worker(concurrency=2, handle_signals=False).run(
+        "thread-roles", shutdown_policy=MaxTasksShutdown(1)
+    )
+    roles = {thread_role(name) for name in names}
+    assert {role for _, role in THREAD_ROLES} <= roles
+    assert thread_role("sqs-heartbeat") == "other threads (heartbeat, event loop)"
