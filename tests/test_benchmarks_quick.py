@@ -6,14 +6,17 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_benchmark_completes_and_writes_json(tmp_path: Path) -> None:
+def _quick_run(out: Path, *options: str) -> dict[str, Any]:
+    """Run ``python -m benchmarks --quick`` on moto with ``options``; return its JSON."""
     # moto keeps CI free of the ministack virtual environment the full run builds.
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--server", "moto"]
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--server", "moto", "--out", str(tmp_path)],
+        [*command, *options, "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -21,35 +24,18 @@ def test_quick_benchmark_completes_and_writes_json(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    data = json.loads((tmp_path / "latest.json").read_text())
+    data: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    return data
+
+
+def test_quick_benchmark_completes_and_writes_json(tmp_path: Path) -> None:
+    data = _quick_run(tmp_path)
     assert data["results"]
     assert {r["group"] for r in data["results"]} >= {"boto3", "sqs-workers", "sqs_contracts"}
 
 
 def test_receivers_option_sets_the_worker_receive_loops(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--quick",
-            "--server",
-            "moto",
-            "--only",
-            "sqs_contracts/process.c8",
-            "--receivers",
-            "2",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    data = json.loads((tmp_path / "latest.json").read_text())
+    data = _quick_run(tmp_path, "--only", "sqs_contracts/process.c8", "--receivers", "2")
     assert data["settings"]["receivers"] == 2
     [row] = data["results"]
     assert [run["extra"]["receive_loops"] for run in row["runs"]] == [2]
