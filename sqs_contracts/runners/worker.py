@@ -332,9 +332,15 @@ class Worker:
         """Count a unit's jobs and tell the policy (under the holdings lock)."""
         succeeded: list[Message] = []
         failed: list[Message] = []
-        for message, outcome in zip(unit.messages, outcomes, strict=True):
+        messages = unit.messages
+        if len(messages) == 1 == len(outcomes):  # a standard queue's unit: nothing to pair
+            outcome = outcomes[0]
             if outcome.action != "defer":  # re-sent for later, nothing ran
-                (succeeded if outcome.success else failed).append(message)
+                (succeeded if outcome.success else failed).append(messages[0])
+        else:
+            for message, outcome in zip(messages, outcomes, strict=True):
+                if outcome.action != "defer":
+                    (succeeded if outcome.success else failed).append(message)
         # The policy sees each job before this thread takes the next one, so
         # MaxTasksShutdown(n) on one thread runs exactly n jobs.
         self._policy.update_state(BatchProcessingResult(unit.queue.name, succeeded, failed))

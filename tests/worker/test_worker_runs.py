@@ -11,7 +11,10 @@ import threading
 import pytest
 from backends import Backend
 
+from sqs_contracts import SQSEnv, create_standard_queue
+from sqs_contracts.dispatch.results import BatchProcessingResult
 from sqs_contracts.runners import holdings, run_here
+from sqs_contracts.sessions import ManualClock, MemorySession
 from sqs_contracts.shutdown_policies import MaxTasksShutdown
 
 from .contracts import Job
@@ -64,3 +67,38 @@ def test_failures_in_a_run_get_their_backoff_and_successes_are_deleted(backend: 
 
     assert (stats.succeeded, stats.failed) == (16, 4)
     assert counts(env, "jobs") == (0, 4)  # the failures wait out their backoff
+
+
+class _StopAfterTwoUnits:
+    """Records what the policy is told of each unit; stops after two."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int]] = []
+
+    def update_state(self, batch_processing_result: BatchProcessingResult) -> None:
+        result = batch_processing_result
+        self.seen.append((len(result.succeeded), len(result.failed)))
+
+    def need_shutdown(self) -> bool:
+        return len(self.seen) >= 2
+
+
+def test_a_long_delay_received_early_counts_as_neither_success_nor_failure() -> None:
+    clock = ManualClock()
+    env = SQSEnv(MemorySession(clock=clock), queue_prefix="runs-")
+    create_standard_queue(env, "jobs")
+    ran: list[int] = []
+
+    @env.handler(Job)
+    def handle(task: Job) -> None:
+        ran.append(task.n)
+
+    Job(n=1).delay(env=env, delay_seconds=7200)
+    clock.advance(900)  # its first hop is over: received long before it is due, re-sent
+    Job(n=2).delay(env=env)
+    policy = _StopAfterTwoUnits()
+    stats = run_worker(env, "jobs", policy=policy, concurrency=1)
+
+    assert sorted(policy.seen) == [(0, 0), (1, 0)]
+    assert (stats.succeeded, stats.failed) == (1, 0)
+    assert ran == [2]
