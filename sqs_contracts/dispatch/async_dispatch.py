@@ -57,7 +57,7 @@ async def adispatch(route: AsyncRoute, messages: Sequence[Message]) -> list[Outc
     if not messages:
         return []
     deferred = deferrals(route, messages)
-    if any(deferred):
+    if deferred is not None:
         ready = iter(
             await adispatch(
                 route, [m for m, d in zip(messages, deferred, strict=True) if d is None]

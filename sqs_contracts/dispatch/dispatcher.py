@@ -74,7 +74,7 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     if not messages:
         return []
     deferred = deferrals(route, messages)
-    if any(deferred):
+    if deferred is not None:
         ready = iter(
             dispatch(route, [m for m, d in zip(messages, deferred, strict=True) if d is None])
         )
@@ -103,19 +103,21 @@ def dispatch(route: Route, messages: Sequence[Message]) -> list[Outcome]:
     return outcomes
 
 
-def deferrals(route: Route, messages: Sequence[Message]) -> list[Outcome | None]:
+def deferrals(route: Route, messages: Sequence[Message]) -> list[Outcome | None] | None:
     """For each message, ``Outcome("defer", seconds left)`` when its not-before time is
-    still ahead (a long delay received before its end), else None: it runs now."""
-    outcomes: list[Outcome | None] = []
+    still ahead (a long delay received before its end), else None: it runs now. None when
+    every message runs now, as nearly all do: the caller then builds and scans no list."""
+    outcomes: list[Outcome | None] | None = None
     now: float | None = None
-    for message in messages:
+    for i, message in enumerate(messages):
         not_before = not_before_of(message)
-        if not_before is not None:
-            now = route.now() if now is None else now
-            if not_before > now:
-                outcomes.append(Outcome("defer", math.ceil(not_before - now)))
-                continue
-        outcomes.append(None)
+        if not_before is None:
+            continue
+        now = route.now() if now is None else now
+        if not_before > now:
+            if outcomes is None:
+                outcomes = [None] * len(messages)
+            outcomes[i] = Outcome("defer", math.ceil(not_before - now))
     return outcomes
 
 

@@ -244,7 +244,8 @@ def string_attribute(message: Mapping[str, Any], name: str) -> str | None:
 
 def job_name_of(message: Mapping[str, Any]) -> str | None:
     """Return the ``JobName`` attribute of a received message, if any."""
-    return string_attribute(message, JOB_NAME)
+    attributes = fields_of(message).get("MessageAttributes")  # read on every job: no call
+    return _string_value(attributes, JOB_NAME) if attributes else None
 
 
 def not_before_of(message: Mapping[str, Any]) -> float | None:

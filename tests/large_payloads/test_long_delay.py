@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
 from backends import Backend
 
 from sqs_contracts import SQSEnv, create_fifo_queue, create_standard_queue
+from sqs_contracts.dispatch.async_dispatch import adispatch
+from sqs_contracts.dispatch.dispatcher import dispatch
 from sqs_contracts.errors import QueueConfigError
 from sqs_contracts.queues import long_delay
 from sqs_contracts.sessions import ManualClock, MemorySession
@@ -61,6 +64,34 @@ def test_a_job_delayed_two_hours_runs_after_two_hours_and_not_before() -> None:
         assert resend["MessageBody"] == first["MessageBody"]
         assert resend["MessageAttributes"] == first["MessageAttributes"]
     assert queue.process_batch().total_count() == 0
+
+
+def _early_and_due(clock: ManualClock) -> tuple[SQSEnv, list[int]]:
+    """A queue holding a long delay seen before its end and a job due now, in send order."""
+    env = SQSEnv(MemorySession(clock=clock), queue_prefix="delays-")
+    create_standard_queue(env, "reports")
+    ran: list[int] = []
+    env.handler(Small)(lambda task: ran.append(task.n))
+    Small(n=1).delay(env=env, delay_seconds=TWO_HOURS)
+    clock.advance(900)  # the first hop ends: visible, its not-before time still ahead
+    Small(n=2).delay(env=env)
+    return env, ran
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_receive_with_an_early_long_delay_runs_only_the_job_due(runner: str) -> None:
+    clock = ManualClock()
+    env, ran = _early_and_due(clock)
+    queue = env.queue("reports")
+    messages = queue.get_raw_messages()
+    assert len(messages) == 2
+    if runner == "sync":
+        outcomes = dispatch(queue, messages)
+    else:
+        outcomes = asyncio.run(adispatch(queue, messages))
+    assert ran == [2]
+    assert [o.action for o in outcomes] == ["defer", "delete"]
+    assert outcomes[0].visibility_timeout == TWO_HOURS - 900
 
 
 def test_run_until_idle_moves_the_clock_through_a_long_delay() -> None:
