@@ -110,6 +110,7 @@ class Acker:
                 batch = self._append(self._deletes, queue, message)
                 if batch:
                     full.append((queue, batch))
+                    self._busy += 1
             self._time_rest()
         for queue, messages in full:
             self._submit(self._send_deletes, queue, messages)
@@ -125,6 +126,7 @@ class Acker:
         with self._lock:
             full = self._append(pending, queue, item)
             if full:
+                self._busy += 1
                 self._time_rest()
                 return full
             # No batch was cut, so something is waiting: only an idle timer needs starting.
@@ -157,8 +159,8 @@ class Acker:
                 self._wake.set()
 
     def _submit(self, send: Callable[[AckTarget, list[_T]], None], queue: Any, items: Any) -> None:
-        with self._lock:
-            self._busy += 1
+        # The batch was counted in _busy when it left the buffer, under the same lock: close()
+        # then waits for it even when it runs between that moment and this put.
         self._jobs.put(lambda: send(queue, items))
 
     def flush(self) -> None:
@@ -167,6 +169,9 @@ class Acker:
             deletes, self._deletes = self._deletes, {}
             changes, self._changes = self._changes, {}
             self._oldest = None
+            self._busy += sum(1 for m in deletes.values() if m) + sum(
+                1 for e in changes.values() if e
+            )
         for queue, messages in deletes.items():
             if messages:
                 self._submit(self._send_deletes, queue, messages)

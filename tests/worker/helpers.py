@@ -14,6 +14,9 @@ from sqs_contracts.runners.worker import Worker
 from sqs_contracts.runners.worker_stats import WorkerStats
 from sqs_contracts.shutdown_policies import IdleShutdown, MaxTasksShutdown, ShutdownPolicy
 
+from .contracts import Job
+from .faults import FaultySession
+
 RUN_TIMEOUT = 30.0
 """The longest a worker run may take: past it the worker is stopped and the test fails."""
 
@@ -108,6 +111,18 @@ def receive_all(env: SQSEnv, queue_name: str, rounds: int = 20) -> list[dict[str
             break
         messages.extend(batch)
     return messages
+
+
+def received_jobs(count: int) -> tuple[FaultySession, Any, list[dict[str, Any]]]:
+    """A queue's ``count`` jobs, received: the session, the queue and the messages."""
+    session = FaultySession(MemorySession())
+    env = SQSEnv(session)
+    create_standard_queue(env, "jobs")
+    for n in range(count):
+        Job(n=n).delay(env=env)
+    messages = receive_all(env, "jobs")
+    assert len(messages) == count
+    return session, env.queue("jobs"), messages
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

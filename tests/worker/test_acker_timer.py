@@ -9,25 +9,12 @@ from typing import Any
 from sqs_contracts import MemorySession, SQSEnv, create_standard_queue
 from sqs_contracts.runners.acker import Acker
 
-from .contracts import Job
 from .faults import FaultySession
-from .helpers import receive_all, wait_for
-
-
-def _received(count: int) -> tuple[FaultySession, Any, list[dict[str, Any]]]:
-    """A queue's ``count`` jobs, received: the session, the queue and the messages."""
-    session = FaultySession(MemorySession())
-    env = SQSEnv(session)
-    create_standard_queue(env, "jobs")
-    for n in range(count):
-        Job(n=n).delay(env=env)
-    messages = receive_all(env, "jobs")
-    assert len(messages) == count
-    return session, env.queue("jobs"), messages
+from .helpers import received_jobs, wait_for
 
 
 def test_a_full_batch_restarts_the_flush_timer_for_what_comes_after_it() -> None:
-    session, queue, messages = _received(11)
+    session, queue, messages = received_jobs(11)
     sent: list[tuple[float, int]] = []
 
     def record(kwargs: dict[str, Any]) -> None:
@@ -53,7 +40,7 @@ def test_a_full_batch_restarts_the_flush_timer_for_what_comes_after_it() -> None
 
 
 def test_deletes_handed_on_together_go_out_in_tens_and_the_rest_at_the_timer() -> None:
-    session, queue, messages = _received(25)
+    session, queue, messages = received_jobs(25)
     sent: list[tuple[float, int]] = []
     session.faults["delete_message_batch"] = lambda kwargs: sent.append(
         (time.monotonic(), len(kwargs["Entries"]))
