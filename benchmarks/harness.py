@@ -293,11 +293,16 @@ class Context:
             list(pool.map(send, range(0, count, 10)))
 
     def visible_messages(self, queue_url: str) -> int:
+        """The messages in a queue, visible and in flight."""
+        return sum(self.queue_counts(queue_url))
+
+    def queue_counts(self, queue_url: str) -> tuple[int, int]:
+        """The messages in a queue: (visible, in flight)."""
         attrs = self.setup_client().get_queue_attributes(
             QueueUrl=queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]) + int(
+        return int(attrs["ApproximateNumberOfMessages"]), int(
             attrs["ApproximateNumberOfMessagesNotVisible"]
         )
 

@@ -254,11 +254,12 @@ def _process(ctx: Context, concurrency: int, sleep: float, *, use_async: bool = 
     check(len(seen) == n, f"handled {len(seen)} distinct jobs, expected {n}")
     if concurrency == 1:
         check(handled[0] == n, f"handled {handled[0]} jobs, expected {n}")
-    left = ctx.visible_messages(url)
+    visible, in_flight = ctx.queue_counts(url)
     check(
-        left == 0,
-        f"messages left in the queue: {left} ({handled[0] - n} duplicate deliveries handled; "
-        f"worker: {getattr(stats, 'released', '?')} released, "
+        visible + in_flight == 0,
+        f"messages left in the queue: {visible} visible, {in_flight} in flight "
+        f"({handled[0] - n} duplicate deliveries handled; {m.extra.get('acked', '?')} deletes "
+        f"answered; worker: {getattr(stats, 'released', '?')} released, "
         f"{getattr(stats, 'abandoned', '?')} abandoned)",
     )
 
