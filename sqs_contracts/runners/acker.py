@@ -166,18 +166,15 @@ class Acker:
     def flush(self) -> None:
         """Hand everything waiting to the senders now."""
         with self._lock:
-            deletes, self._deletes = self._deletes, {}
-            changes, self._changes = self._changes, {}
+            batches: list[tuple[Callable[[AckTarget, Any], None], AckTarget, Any]] = [
+                *((self._send_deletes, q, items) for q, items in self._deletes.items() if items),
+                *((self._send_changes, q, items) for q, items in self._changes.items() if items),
+            ]
+            self._deletes, self._changes = {}, {}
             self._oldest = None
-            self._busy += sum(1 for m in deletes.values() if m) + sum(
-                1 for e in changes.values() if e
-            )
-        for queue, messages in deletes.items():
-            if messages:
-                self._submit(self._send_deletes, queue, messages)
-        for queue, entries in changes.items():
-            if entries:
-                self._submit(self._send_changes, queue, entries)
+            self._busy += len(batches)
+        for send, queue, items in batches:
+            self._submit(send, queue, items)
 
     def wait_healthy(self, stop: threading.Event) -> bool:
         """Block while acknowledgements fail; False when ``stop`` is set first."""
