@@ -95,8 +95,8 @@ class Processor:
             return dict(job_kwargs)
         # Validation reads the payload and upcasters get copies: no copy is needed here.
         payload = job_kwargs if type(job_kwargs) is dict else dict(job_kwargs)
-        upcast = getattr(model, "upcast", None)
-        if upcast is not None:
+        upcast, current = self._upcasting
+        if upcast is not None and version != current:
             payload = upcast(payload, version)
         try:
             # What model_validate() calls, without its Python wrapper: a cost on every job.
@@ -107,6 +107,13 @@ class Processor:
                 f"against {model.__name__}: {describe_validation_error(exc)}",
                 job_name=self.job_name,
             ) from exc
+
+    @functools.cached_property
+    def _upcasting(self) -> tuple[Callable[[dict[str, Any], int], dict[str, Any]] | None, Any]:
+        # Read once, not per job (a class attribute of a pydantic model is a slow lookup):
+        # the contract's upcast and version; a payload of that version is not upcast.
+        model = self.model
+        return getattr(model, "upcast", None), getattr(model, "__task_version__", None)
 
     def validate_for_send(self, job_kwargs: Mapping[str, Any]) -> BaseModel | Mapping[str, Any]:
         """Validate keyword arguments before they are sent; raise ``TypeError`` naming the field."""

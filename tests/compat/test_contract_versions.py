@@ -3,12 +3,15 @@ validation, the current one is validated as it is, a newer one is refused."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
+import pytest
 from backends import Backend
 
-from sqs_contracts import SQSEnv, Task, create_standard_queue
+from sqs_contracts import MemorySession, SQSEnv, Task, create_standard_queue
+from sqs_contracts.dispatch.processor import Processor
+from sqs_contracts.wire.errors import InvalidMessage
 
 
 class Resize(Task, queue="versions", name="resize", version=3):
@@ -69,3 +72,33 @@ def test_each_version_arrives_as_the_current_contract(backend: Backend) -> None:
     ]
     assert succeeded == 3
     assert failed == 1  # version 4 is newer than this consumer knows
+
+
+class Rename(Task, queue="versions", name="rename", version=2):
+    new: str
+
+    upcast_calls: ClassVar[list[int]] = []
+
+    @classmethod
+    def upcast(cls, payload: dict[str, Any], version: int) -> dict[str, Any]:
+        cls.upcast_calls.append(version)
+        return super().upcast(payload, version)
+
+
+@Rename.upcaster(from_version=1)
+def _old_became_new(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["new"] = payload.pop("old")
+    return payload
+
+
+def test_only_a_payload_of_another_version_is_upcast() -> None:
+    queue = SQSEnv(MemorySession()).queue("versions")
+    processor = Processor(queue, print, "rename", model=Rename, style="model")
+    Rename.upcast_calls.clear()
+
+    assert processor.validate({"new": "a"}, 2) == Rename(new="a")
+    assert Rename.upcast_calls == []  # the contract's own version is validated as it is
+    assert processor.validate({"old": "b"}, 1) == Rename(new="b")
+    with pytest.raises(InvalidMessage, match="deploy the newer consumer first"):
+        processor.validate({"new": "c"}, 3)
+    assert Rename.upcast_calls == [1, 3]
