@@ -68,17 +68,17 @@ def _send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> li
     pending = {str(i): message for i, message in enumerate(messages)}
     outcomes: dict[str, str | Failure] = {}
     for attempt in range(SEND_RETRIES + 1):
-        entries = [{"Id": key, **m.send_kwargs()} for key, m in pending.items()]
+        entries = [m.batch_entry(key) for key, m in pending.items()]
         try:
             response = queue.session.send_message_batch(QueueUrl=queue.url, Entries=entries)
         except Exception as exc:
             for key, message in pending.items():
                 outcomes[key] = request_failure(key, message, exc)
             break
-        for ok in response.get("Successful", []):
-            if ok["Id"] in pending:
-                del pending[ok["Id"]]
-                outcomes[ok["Id"]] = str(ok["MessageId"])
+        for ok in response.get("Successful", ()):
+            key = ok["Id"]
+            if pending.pop(key, None) is not None:
+                outcomes[key] = str(ok["MessageId"])
         retry: dict[str, OutgoingMessage] = {}
         for bad in response.get("Failed", []):
             if bad["Id"] not in pending:

@@ -90,7 +90,15 @@ class OutgoingMessage:
 
     def send_kwargs(self) -> dict[str, Any]:
         """The ``SendMessage`` parameters (without ``QueueUrl``)."""
-        kw: dict[str, Any] = {"MessageBody": self.body, "MessageAttributes": self.attributes}
+        return self._with_options({"MessageBody": self.body, "MessageAttributes": self.attributes})
+
+    def batch_entry(self, entry_id: str) -> dict[str, Any]:
+        """Its ``SendMessageBatch`` entry, with the request-unique ``entry_id``."""
+        return self._with_options(
+            {"Id": entry_id, "MessageBody": self.body, "MessageAttributes": self.attributes}
+        )
+
+    def _with_options(self, kw: dict[str, Any]) -> dict[str, Any]:
         if self.delay_seconds is not None:
             kw["DelaySeconds"] = self.delay_seconds
         if self.group_id is not None:
