@@ -47,9 +47,11 @@ LATENCY_CAPS: dict[str, int] = {"sequential": 200, "single-loop": 600}
 GROUP_BOTO3 = "boto3"
 # The floor of the in-memory workloads: a loop on MemorySession's client methods, no framework.
 GROUP_BARE = "bare"
+# The same loop doing what any typed task queue must: validate a model, encode it, validate back.
+GROUP_TYPED = "bare-typed"
 GROUP_SQS_WORKERS = "sqs-workers"
 GROUP_OURS = "sqs_contracts"
-GROUP_ORDER = (GROUP_BOTO3, GROUP_BARE, GROUP_SQS_WORKERS, GROUP_OURS)
+GROUP_ORDER = (GROUP_BOTO3, GROUP_BARE, GROUP_TYPED, GROUP_SQS_WORKERS, GROUP_OURS)
 
 # The job every workload sends and handles: three short string fields, the sqs-workers wire
 # format (a JSON object body and the JobName / ContentType / JobContext string attributes).

@@ -14,7 +14,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import GROUP_BARE, GROUP_BOTO3, GROUP_OURS, GROUP_SQS_WORKERS
+from benchmarks.harness import (
+    GROUP_BARE,
+    GROUP_BOTO3,
+    GROUP_OURS,
+    GROUP_SQS_WORKERS,
+    GROUP_TYPED,
+)
 from benchmarks.runner import Settings, WorkloadReport
 from benchmarks.server import SQSServer
 
@@ -151,6 +157,7 @@ def format_table(reports: Sequence[WorkloadReport], markdown: bool = False) -> s
 OVERHEAD_WORKLOADS = ("enqueue.batch", "process.c1")
 MEMORY_ROWS = (
     ("memory.cycle", GROUP_BARE),
+    ("memory.cycle", GROUP_TYPED),
     ("memory.cycle", GROUP_SQS_WORKERS),
     ("memory.cycle", GROUP_OURS),
     ("memory.worker.c1", GROUP_SQS_WORKERS),

@@ -8,7 +8,9 @@ two phases apart in ``extra`` (``enqueue_cpu_us_per_job``, ``process_cpu_us_per_
 
 The floor (group ``bare``) is a loop on ``sqs_contracts.MemorySession``'s client methods:
 ``send_message_batch`` of 10 orjson bodies, ``receive_message(10)``, ``orjson.loads`` of each
-body, ``delete_message_batch``. sqs-workers runs on its own ``sqs_workers.MemorySession``.
+body, ``delete_message_batch``. ``bare-typed`` is that loop with a pydantic model built,
+dumped to the body and validated back from it: the least any typed task queue does per job.
+sqs-workers runs on its own ``sqs_workers.MemorySession``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from benchmarks.harness import (
     GROUP_BARE,
     GROUP_OURS,
     GROUP_SQS_WORKERS,
+    GROUP_TYPED,
     HANG_GUARD_S,
     JOB_NAME,
     Context,
@@ -122,6 +125,74 @@ def bare_cycle(ctx: Context) -> None:
             processed = process()
     m.extra.update(phases.extra())
     check(processed == n, f"processed {processed} jobs, expected {n}")
+
+
+@workload(
+    "memory.cycle",
+    GROUP_TYPED,
+    description="the bare loop with a pydantic model: Small(**kw) validated, json.dumps of "
+    "model_dump(mode='json') (sqs-workers' body format), Small.model_validate_json of each body",
+)
+def typed_cycle(ctx: Context) -> None:
+    """The floor of a typed task queue: the bare loop plus construction, dump and validation."""
+    import json
+
+    from pydantic import BaseModel
+
+    from sqs_contracts import MemorySession
+
+    class Small(BaseModel):
+        to: str
+        subject: str
+        body: str
+
+    session = MemorySession()
+    url = session.create_queue(QueueName=QUEUE)["QueueUrl"]
+    attrs = job_attributes()
+    handled = 0
+
+    def enqueue(first: int, count: int) -> None:
+        for start in range(first, first + count, 10):
+            entries = [
+                {
+                    "Id": str(i - start),
+                    "MessageBody": json.dumps(Small(**job_kwargs(i)).model_dump(mode="json")),
+                    "MessageAttributes": attrs,
+                }
+                for i in range(start, min(start + 10, first + count))
+            ]
+            resp = session.send_message_batch(QueueUrl=url, Entries=entries)
+            check(not resp.get("Failed"), f"batch entries failed: {resp.get('Failed')}")
+
+    def process() -> None:
+        nonlocal handled
+        while True:
+            msgs = session.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not msgs:
+                return
+            for m in msgs:
+                Small.model_validate_json(m["Body"])
+                handled += 1
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
+            ]
+            resp = session.delete_message_batch(QueueUrl=url, Entries=entries)
+            check(not resp.get("Failed"), f"delete failed: {resp.get('Failed')}")
+
+    enqueue(0, WARM_UP)
+    process()
+    n = ctx.jobs
+    handled = 0
+    phases = _Phases(n)
+    with ctx.measure(n) as m:
+        with phases.phase("enqueue"):
+            enqueue(WARM_UP, n)
+        with phases.phase("process"):
+            process()
+    m.extra.update(phases.extra())
+    check(handled == n, f"handled {handled} jobs, expected {n}")
 
 
 # ---- sqs_contracts ---------------------------------------------------------------------------
