@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="the sqs_contracts worker's receive loops in process.* and io.*; default: its own, "
-        "one per two handler threads, at most 8",
+        "one per handler thread, at most 16",
     )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     return p.parse_args(argv)

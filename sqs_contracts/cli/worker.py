@@ -161,8 +161,8 @@ def register(
         type=_not_negative,
         default=None,
         help="messages held beyond the running ones, waiting for a thread "
-        "(default: 10 per receive loop, one full receive each: 10 at concurrency 1 or 2, "
-        "40 at 8, 80 from 16)",
+        "(default: 10 per receive loop, one full receive each: 10 at concurrency 1, "
+        "80 at 8, 160 from 16)",
     )
     worker.add_argument(
         "--grace-period",

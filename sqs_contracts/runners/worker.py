@@ -76,9 +76,8 @@ class Worker:
         self.env = env
         self.concurrency = concurrency
         self.wait_seconds = max(0, min(20, wait_seconds))
-        # Each receive waits a round trip: one receive in flight per two handler threads (up
-        # to 8) keeps fast handlers fed; the room bounds how many messages they hold.
-        self.receivers = receivers or max(1, min(8, (concurrency + 1) // 2))
+        # A receive in flight per handler thread (up to 16) keeps fast handlers fed.
+        self.receivers = receivers or min(16, concurrency)
         self.prefetch = MAX_BATCH_ENTRIES * self.receivers if prefetch is None else prefetch
         """Messages held beyond the running ones (default: a full receive of 10 per receive
         loop); each is released (one receive spent) when the worker stops before starting it."""
@@ -131,7 +130,9 @@ class Worker:
         holdings = Holdings(self.concurrency * unit_size + self.prefetch, slots=threads)
         self._holdings = holdings
         deadlines = Deadlines()
-        self.stats.ack_senders = max(4, min(16, self.concurrency // 4))
+        per_queue, share = loop_layout(holdings.limit, len(queues), self.prefetch, self.receivers)
+        # A receive of ten is a delete of ten, each a round trip: a sender per receive loop.
+        self.stats.ack_senders = max(4, min(16, per_queue * len(queues)))
         acker = Acker(
             senders=self.stats.ack_senders,
             clock=self.clock,
@@ -139,7 +140,6 @@ class Worker:
             on_fatal=self._fail,
         )
         heartbeat = Heartbeat(holdings, deadlines, self.clock, self._fail)
-        per_queue, share = loop_layout(holdings.limit, len(queues), self.prefetch, self.receivers)
         receivers = [
             Receiver(
                 queue,

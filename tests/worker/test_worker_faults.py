@@ -508,7 +508,8 @@ def test_no_job_starts_while_deletes_fail_and_jobs_held_past_their_visibility_ne
 
 
 @pytest.mark.parametrize(
-    ("concurrency", "prefetch", "loops"), [(1, 10, 1), (2, 10, 1), (8, 40, 4), (32, 80, 8)]
+    ("concurrency", "prefetch", "loops"),
+    [(1, 10, 1), (2, 20, 2), (8, 80, 8), (32, 160, 16), (64, 160, 16)],
 )
 def test_the_default_prefetch_is_a_full_receive_per_receive_loop(
     concurrency: int, prefetch: int, loops: int
@@ -521,4 +522,23 @@ def test_the_default_prefetch_is_a_full_receive_per_receive_loop(
             Job(n=n).delay(env=env)
     stats = run_worker(env, "jobs", policy=after(5), concurrency=concurrency)
     assert (stats.receive_loops, stats.hold_limit) == (loops, concurrency + prefetch)
-    assert stats.ack_senders == max(4, concurrency // 4)
+    assert stats.ack_senders == max(4, loops)  # a delete of ten for each receive of ten
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "prefetch", "queues", "senders"),
+    [(32, 0, 1, 4), (8, 80, 2, 8), (32, None, 2, 16)],
+)
+def test_acknowledgements_go_out_on_a_sender_per_receive_loop(
+    concurrency: int, prefetch: int | None, queues: int, senders: int
+) -> None:
+    env = SQSEnv(MemorySession(clock=ManualClock()))
+    names = [f"jobs{i}" for i in range(queues)]
+    for name in names:
+        create_standard_queue(env, name)
+        env.processor(name, "job")(lambda: None).delay()
+    stats = run_worker(
+        env, *names, policy=after(queues), concurrency=concurrency, prefetch=prefetch
+    )
+    assert stats.ack_senders == senders
+    assert stats.ack_senders == max(4, min(16, stats.receive_loops))
