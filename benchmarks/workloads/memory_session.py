@@ -69,15 +69,12 @@ class _Phases:
 # ---- the floor: MemorySession's client methods, no framework ---------------------------------
 
 
-@workload(
-    "memory.cycle",
-    GROUP_BARE,
-    description="MemorySession: send_message_batch(10) / receive_message(10) / orjson.loads "
-    "/ delete_message_batch",
-)
-def bare_cycle(ctx: Context) -> None:
-    import orjson
-
+def _session_loop(
+    ctx: Context, encode: Callable[[dict[str, str]], str], decode: Callable[[str], object]
+) -> None:
+    """Time a loop on MemorySession's client methods: ``send_message_batch`` of 10 bodies
+    written by ``encode``, then ``receive_message(10)``, ``decode`` of each body and
+    ``delete_message_batch`` until the queue is empty."""
     from sqs_contracts import MemorySession
 
     session = MemorySession()
@@ -89,7 +86,7 @@ def bare_cycle(ctx: Context) -> None:
             entries = [
                 {
                     "Id": str(i - start),
-                    "MessageBody": orjson.dumps(job_kwargs(i)).decode(),
+                    "MessageBody": encode(job_kwargs(i)),
                     "MessageAttributes": attrs,
                 }
                 for i in range(start, min(start + 10, first + count))
@@ -106,7 +103,7 @@ def bare_cycle(ctx: Context) -> None:
             if not msgs:
                 return processed
             for m in msgs:
-                orjson.loads(m["Body"])
+                decode(m["Body"])
             entries = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
             ]
@@ -129,6 +126,18 @@ def bare_cycle(ctx: Context) -> None:
 
 @workload(
     "memory.cycle",
+    GROUP_BARE,
+    description="MemorySession: send_message_batch(10) / receive_message(10) / orjson.loads "
+    "/ delete_message_batch",
+)
+def bare_cycle(ctx: Context) -> None:
+    import orjson
+
+    _session_loop(ctx, lambda kwargs: orjson.dumps(kwargs).decode(), orjson.loads)
+
+
+@workload(
+    "memory.cycle",
     GROUP_TYPED,
     description="the bare loop with a pydantic model: Small(**kw) validated, json.dumps of "
     "model_dump(mode='json') (sqs-workers' body format), Small.model_validate_json of each body",
@@ -139,60 +148,16 @@ def typed_cycle(ctx: Context) -> None:
 
     from pydantic import BaseModel
 
-    from sqs_contracts import MemorySession
-
     class Small(BaseModel):
         to: str
         subject: str
         body: str
 
-    session = MemorySession()
-    url = session.create_queue(QueueName=QUEUE)["QueueUrl"]
-    attrs = job_attributes()
-    handled = 0
-
-    def enqueue(first: int, count: int) -> None:
-        for start in range(first, first + count, 10):
-            entries = [
-                {
-                    "Id": str(i - start),
-                    "MessageBody": json.dumps(Small(**job_kwargs(i)).model_dump(mode="json")),
-                    "MessageAttributes": attrs,
-                }
-                for i in range(start, min(start + 10, first + count))
-            ]
-            resp = session.send_message_batch(QueueUrl=url, Entries=entries)
-            check(not resp.get("Failed"), f"batch entries failed: {resp.get('Failed')}")
-
-    def process() -> None:
-        nonlocal handled
-        while True:
-            msgs = session.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not msgs:
-                return
-            for m in msgs:
-                Small.model_validate_json(m["Body"])
-                handled += 1
-            entries = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
-            ]
-            resp = session.delete_message_batch(QueueUrl=url, Entries=entries)
-            check(not resp.get("Failed"), f"delete failed: {resp.get('Failed')}")
-
-    enqueue(0, WARM_UP)
-    process()
-    n = ctx.jobs
-    handled = 0
-    phases = _Phases(n)
-    with ctx.measure(n) as m:
-        with phases.phase("enqueue"):
-            enqueue(WARM_UP, n)
-        with phases.phase("process"):
-            process()
-    m.extra.update(phases.extra())
-    check(handled == n, f"handled {handled} jobs, expected {n}")
+    _session_loop(
+        ctx,
+        lambda kwargs: json.dumps(Small(**kwargs).model_dump(mode="json")),
+        Small.model_validate_json,
+    )
 
 
 # ---- sqs_contracts ---------------------------------------------------------------------------
