@@ -137,7 +137,7 @@ def copy_attributes(attributes: Attributes, names: Sequence[str] | None) -> Attr
     if not names or not attributes:
         return {}
     if "All" in names or ".*" in names:
-        return {k: dict(v) for k, v in attributes.items()}
+        return {k: v.copy() for k, v in attributes.items()}
     exact = {n for n in names if not n.endswith(".*")}
     prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
     return {
