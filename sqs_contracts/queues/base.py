@@ -192,6 +192,8 @@ class GenericQueue(AsyncProcessing):
                     f"job {message.job_name!r}: delay_seconds must be >= 0, got {delay_seconds}"
                 )
             message.delay_seconds = None if settings.fifo else int(delay_seconds)
+        if group_id is not None or deduplication_id is not None:
+            _check_ids(message.job_name, self.name, group_id, deduplication_id)
         if settings.fifo:
             message.group_id = group_id or "default"
             message.deduplication_id = deduplication_id
@@ -321,3 +323,13 @@ class GenericQueue(AsyncProcessing):
     def purge_queue(self) -> None:
         """Delete every message with ``PurgeQueue`` (SQS allows one purge a minute)."""
         self.session.purge_queue(QueueUrl=self.url)
+
+
+def _check_ids(job_name: str, queue_name: str, group_id: object, deduplication_id: object) -> None:
+    """Refuse a group or deduplication id that is not a string (SQS takes only strings)."""
+    for option, value in (("group_id", group_id), ("deduplication_id", deduplication_id)):
+        if value is not None and not isinstance(value, str):
+            raise QueueConfigError(
+                f"job {job_name!r} for queue {queue_name!r}: {option} must be a string, "
+                f"got {type(value).__name__} {value!r}"
+            )

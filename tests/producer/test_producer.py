@@ -330,6 +330,17 @@ def test_dedup_id_on_standard_queue_is_refused(backend: Any) -> None:
         Small(to="a").delay(env=env, deduplication_id="x")
 
 
+@pytest.mark.parametrize("option", ["group_id", "deduplication_id"])
+def test_group_and_deduplication_ids_must_be_strings(backend: Any, option: str) -> None:
+    # The library checks them: the boto3 client it builds skips botocore's own check.
+    env = make_env(backend)
+    create_fifo_queue(env, "orders.fifo", content_based_deduplication=True)
+    options: dict[str, Any] = {option: 5}
+    with pytest.raises(QueueConfigError, match=f"'order' .*{option} must be a string, got int 5"):
+        Order(order_id=1).delay(env=env, **options)
+    assert receive_all(env, "orders.fifo") == []
+
+
 def test_delay_seconds_delays_the_message(backend: Any) -> None:
     env = make_env(backend)
     create_standard_queue(env, "small")
