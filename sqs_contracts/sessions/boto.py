@@ -74,7 +74,7 @@ class BotoSession:
 
         ``endpoint_url`` defaults to ``AWS_ENDPOINT_URL_SQS`` when that variable is set.
         ``parameter_validation`` is botocore's client-side check of each request: the library
-        builds and checks its requests itself, and the check costs 4-8 us per processed job.
+        builds and checks its requests itself, and the check costs 4-9 us per processed job.
         """
         config = Config(
             retries={"max_attempts": retry_max_attempts, "mode": retry_mode},  # type: ignore[arg-type]
