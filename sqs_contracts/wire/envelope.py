@@ -194,13 +194,12 @@ def job_message(
         CONTENT_TYPE: {"DataType": "String", "StringValue": content_type},
         JOB_CONTEXT: {"DataType": "String", "StringValue": job_context},
     }
-    # _utf8_size of each, inline: four calls on every job sent.
     size = (
         _JOB_ATTRIBUTES_SIZE
-        + (len(body) if body.isascii() else len(body.encode()))
-        + (len(job_name) if job_name.isascii() else len(job_name.encode()))
-        + (len(content_type) if content_type.isascii() else len(content_type.encode()))
-        + (len(job_context) if job_context.isascii() else len(job_context.encode()))
+        + _utf8_size(body)
+        + _utf8_size(job_name)
+        + _utf8_size(content_type)
+        + _utf8_size(job_context)
     )
     if version is not None and version != 1:
         value = str(version)
