@@ -12,9 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from sqs_contracts.sessions.base import Response, SQSSession
+from sqs_contracts.sessions.boto_parsing import FastJSONParserFactory
 from sqs_contracts.sessions.errors import translate
 
 if TYPE_CHECKING:
@@ -75,6 +77,9 @@ class BotoSession:
         ``endpoint_url`` defaults to ``AWS_ENDPOINT_URL_SQS`` when that variable is set.
         ``parameter_validation`` is botocore's client-side check of each request: the library
         builds and checks its requests itself, and the check costs 4-9 us per processed job.
+        Without ``session``, the client reads responses with
+        :class:`~sqs_contracts.sessions.boto_parsing.FastJSONParserFactory`'s parsers; a
+        ``session`` given is used as it is.
         """
         config = Config(
             retries={"max_attempts": retry_max_attempts, "mode": retry_mode},  # type: ignore[arg-type]
@@ -84,7 +89,7 @@ class BotoSession:
         endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or None
 
         def build() -> SQSClient:
-            factory = session if session is not None else boto3.Session()
+            factory = session if session is not None else _default_session()
             return factory.client(
                 "sqs", endpoint_url=endpoint_url, region_name=region_name, config=config
             )
@@ -194,6 +199,13 @@ class BotoSession:
     def purge_queue(self, *, QueueUrl: str) -> Response:
         """Delete every message in a queue."""
         return self._call("PurgeQueue", "purge_queue", {"QueueUrl": QueueUrl})
+
+
+def _default_session() -> boto3.Session:
+    """boto3's default session, with the faster reader of JSON responses."""
+    core = botocore.session.get_session()
+    core.register_component("response_parser_factory", FastJSONParserFactory())
+    return boto3.Session(botocore_session=core)
 
 
 def make_session(
