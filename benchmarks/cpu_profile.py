@@ -36,6 +36,7 @@ from benchmarks.server import REGION, SQSServer, set_fake_credentials
 
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("boto3 (serialize, sign, HTTP, parse)", ("botocore/", "boto3/", "urllib3/")),
+    ("the session (its response reader, the boto3 seam)", ("sqs_contracts/sessions/",)),
     ("decode (envelope, codecs, Message)", ("sqs_contracts/wire/",)),
     ("validate (pydantic)", ("pydantic/", "pydantic_core.", "sqs_contracts/contracts/")),
     ("dispatch (dispatcher, processor, handler)", ("sqs_contracts/dispatch/", "<string>")),
