@@ -34,6 +34,10 @@ DEFAULT_CONTEXT_VAR = "context"
 """The keyword argument that receives the job context when ``pass_context=True``."""
 
 
+_UNREAD_CONTEXT = JobContext()
+"""What :meth:`Processor.call` gets when neither it nor the handler reads the context."""
+
+
 class ProcessorQueue(Protocol):
     """What a processor needs of its queue: the name, and the content types it may decode."""
 
@@ -189,7 +193,16 @@ class Processor:
         """Decode, validate and handle one message; never raises for a handler failure."""
         try:
             job = self.decode(message)
-            result = self.process(job.payload, job.job_context(self.queue.name))
+            cls = type(self)
+            if (
+                cls.process is Processor.process
+                and cls.call is Processor.call
+                and not self.pass_context
+            ):
+                # No code of this job reads its context: the handler is called without building it.
+                result = self.call(self.validate(job.payload, job.version), _UNREAD_CONTEXT)
+            else:
+                result = self.process(job.payload, job.job_context(self.queue.name))
             if result is not None:
                 # An async handler's coroutine is a success only once it has run to completion.
                 run_to_completion(result, self._what)

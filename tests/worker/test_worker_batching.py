@@ -130,6 +130,39 @@ def test_custom_processor_wraps_every_handler_call(backend: Backend) -> None:
     assert isinstance(env.queue("jobs").processors["Job"], RecordingProcessor)
 
 
+class ContextReadingProcessor(Processor):
+    """Overrides ``call`` only: it reads each job's context around the handler call."""
+
+    seen: list[tuple[str, str, int]] = []  # noqa: RUF012
+
+    def call(self, validated: Any, job_context: JobContext) -> Any:
+        ContextReadingProcessor.seen.append(
+            (job_context.job_name, job_context.queue_name, job_context.receive_count)
+        )
+        return super().call(validated, job_context)
+
+
+def test_custom_call_gets_each_jobs_context(backend: Backend) -> None:
+    # The handler takes no context, yet the overridden call reads it: it must be the job's.
+    ContextReadingProcessor.seen = []
+    env = make_env(backend, processor_maker=ContextReadingProcessor)
+    make_queue(backend, env, "jobs")
+    handled: list[int] = []
+
+    @env.handler(Job)
+    def handle(task: Job) -> None:
+        handled.append(task.n)
+
+    with env.batch():
+        for n in range(2):
+            Job(n=n, label=f"l{n}").delay(env=env)
+    stats = run_worker(env, "jobs", policy=after(2))
+
+    assert stats.succeeded == 2
+    assert sorted(handled) == [0, 1]
+    assert ContextReadingProcessor.seen == [("Job", "jobs", 1), ("Job", "jobs", 1)]
+
+
 def test_fifo_batches_keep_each_group_in_order(backend: Backend) -> None:
     env = make_env(backend)
     make_queue(backend, env, "orders.fifo", content_based_deduplication=True)
