@@ -35,6 +35,9 @@ class _ReadAgain(Exception):
     """Raised by a converter given a value that orjson may have read unlike ``json``."""
 
 
+_COMPILED_LIMIT = 1024
+"""Converters one factory keeps: a service's output shapes, with room to spare."""
+
 _HANDLED_BY_BOTOCORE = object()
 """The compiled form of a shape this module leaves to botocore's parser."""
 
@@ -61,6 +64,9 @@ class FastJSONParserFactory(ResponseParserFactory):
         entry = self._compiled.get(id(shape))
         if entry is None:
             with self._lock:
+                if len(self._compiled) >= _COMPILED_LIMIT:
+                    # botocore keeps its shapes; were it to make new ones, memory stays bounded.
+                    self._compiled.clear()
                 compiled = _compile(shape, parser)
                 entry = self._compiled.setdefault(
                     id(shape),

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import botocore.model
 import botocore.session
 import pytest
 from botocore.awsrequest import HeadersDict
@@ -137,6 +138,19 @@ def test_errors_read_as_botocore_reads_them() -> None:
     slow, fast = _both("GetQueueUrl", response)
     assert fast == slow
     assert fast["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_converters_kept_stay_bounded() -> None:
+    # botocore keeps one shape object per output; were it to build new ones per response,
+    # the factory's memory must not grow with the responses read.
+    factory = FastJSONParserFactory()
+    parser = factory.create_parser("json")
+    loader = botocore.session.get_session().get_component("data_loader")
+    api = loader.load_service_model("sqs", "service-2")
+    for _ in range(1500):
+        model = botocore.model.ServiceModel(api, "sqs")
+        factory.converter(model.operation_model("ReceiveMessage").output_shape, parser)
+    assert 0 < len(factory._compiled) <= 1024
 
 
 def test_other_protocols_keep_botocore_parsers() -> None:
