@@ -22,9 +22,7 @@ __all__ = ["FastJSONParserFactory"]
 _BOTOCORE_JSON: Any = JSONParser
 """botocore's JSON parser, whose private methods this one falls back on."""
 
-_SUPPORTED = all(
-    hasattr(_BOTOCORE_JSON, name) for name in ("_handle_json_body", "_parse_body_as_json")
-)
+_SUPPORTED = hasattr(_BOTOCORE_JSON, "_handle_json_body")
 """False with a botocore whose parser changed shape: its own parser is then used as is."""
 
 Converter = Callable[[Any], Any]
@@ -126,8 +124,10 @@ def _integer(value: Any) -> Any:
 
 def _compile_list(shape: Any, parser: Any, within: frozenset[str]) -> Converter | None:
     member = _compile(shape.member, parser, within)
-    if member is None or member is _identity:
-        return None if member is None else list
+    if member is None:
+        return None
+    if member is _identity:
+        return list
     return lambda items: [None if item is None else member(item) for item in items]
 
 
