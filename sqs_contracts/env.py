@@ -322,7 +322,8 @@ class SQSEnv:
         return await self._queue_of(_contract(task)).arun_task(_contract(task), task)
 
     def _queue_of(self, cls: type[Task]) -> JobQueue:
-        queue = self.queues.get(cls.queue_name())
+        # A contract without a queue finds none here, and queue_name() says why below.
+        queue = self.queues.get(cls.__task_queue__)  # type: ignore[arg-type]
         if queue is None:
             queue = self.queue(cls.queue_name())
             self._declared.discard(cls.queue_name())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqs_contracts.queues.send_hooks import BatchTarget, report_batch
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
@@ -49,23 +49,39 @@ def send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> lis
     error's code, so that each job can be named. The middleware hears of the request and of
     each message's id or failure; the stored payload of a message not sent is deleted.
     """
+    return _send_reported(queue, messages)[0]
+
+
+def _send_reported(
+    queue: BatchTarget, messages: Sequence[OutgoingMessage]
+) -> tuple[list[str | Failure], list[Failure]]:
+    """:func:`send_entries`, with the failures alone as well."""
     chain = queue.middleware
     if chain:
         chain.before_send_batch(queue.name, messages)
-    outcomes = _send_entries(queue, messages)
+    outcomes, failed = _send_entries(queue, messages)
     if chain:
-        failed = [outcome for outcome in outcomes if not isinstance(outcome, str)]
         ids = {str(i): outcome for i, outcome in enumerate(outcomes) if isinstance(outcome, str)}
         error = SendBatchError(queue.name, failed) if failed else None
         report_batch(chain, queue.name, messages, ids, error)
-    for message, outcome in zip(messages, outcomes, strict=True):
-        if not isinstance(outcome, str):
-            queue.discard_payload(message)  # not sent: its stored payload would be orphaned
-    return outcomes
+    if failed:
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if not isinstance(outcome, str):
+                queue.discard_payload(message)  # not sent: its stored payload would be orphaned
+    return outcomes, failed
 
 
-def _send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> list[str | Failure]:
-    pending = {str(i): message for i, message in enumerate(messages)}
+# The entry ids of a request's messages: their positions, written once.
+_ENTRY_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
+
+
+def _send_entries(
+    queue: BatchTarget, messages: Sequence[OutgoingMessage]
+) -> tuple[list[str | Failure], list[Failure]]:
+    """Each message's MessageId or failure, in order, and the failures alone."""
+    count = len(messages)
+    keys = _ENTRY_IDS[:count] if count <= MAX_BATCH_ENTRIES else [str(i) for i in range(count)]
+    pending = dict(zip(keys, messages, strict=True))
     outcomes: dict[str, str | Failure] = {}
     for attempt in range(SEND_RETRIES + 1):
         entries = [m.batch_entry(key) for key, m in pending.items()]
@@ -79,8 +95,11 @@ def _send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> li
             key = ok["Id"]
             if pending.pop(key, None) is not None:
                 outcomes[key] = str(ok["MessageId"])
+        bad_entries = response.get("Failed")
+        if not bad_entries:
+            break
         retry: dict[str, OutgoingMessage] = {}
-        for bad in response.get("Failed", []):
+        for bad in bad_entries:
             if bad["Id"] not in pending:
                 continue
             message = pending.pop(bad["Id"])
@@ -98,7 +117,9 @@ def _send_entries(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> li
         )
         time.sleep(0.05 * 2**attempt)
         pending = retry
-    return [outcomes[str(i)] for i in range(len(messages))]
+    ordered = [outcomes[key] for key in keys]
+    failed = [outcome for outcome in ordered if not isinstance(outcome, str)]
+    return ordered, failed
 
 
 def request_failure(entry_id: str, message: OutgoingMessage, exc: BaseException) -> Failure:
@@ -115,8 +136,7 @@ def request_failure(entry_id: str, message: OutgoingMessage, exc: BaseException)
 def send_batch(queue: BatchTarget, messages: Sequence[OutgoingMessage]) -> list[str]:
     """Send one chunk with ``SendMessageBatch``; raise :class:`SendBatchError` naming every
     job that could not be sent. Returns the MessageIds in the order of ``messages``."""
-    outcomes = send_entries(queue, messages)
-    failed = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+    outcomes, failed = _send_reported(queue, messages)
     if failed:
         raise SendBatchError(queue.name, failed)
-    return [outcome for outcome in outcomes if isinstance(outcome, str)]
+    return cast("list[str]", outcomes)

@@ -73,7 +73,8 @@ class JobQueue(GenericQueue):
         eta: datetime | None = None,
     ) -> str | None:
         """Encode a validated payload with the env's codec and context, check it and send it."""
-        delay_seconds = self._delay_of(job_name, delay_seconds, eta)
+        if eta is not None:
+            delay_seconds = self._delay_of(job_name, delay_seconds, eta)
         return self.send(
             self.encode_payload(
                 job_name, payload, content_type, delay_seconds, group_id, deduplication_id, version
