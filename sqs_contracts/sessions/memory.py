@@ -25,7 +25,7 @@ from sqs_contracts.sessions.memory_checks import (
     invalid,
     no_such_queue,
 )
-from sqs_contracts.sessions.memory_message import VISIBLE, Message, render, system_names
+from sqs_contracts.sessions.memory_message import VISIBLE, Message, Renderer
 from sqs_contracts.sessions.memory_queue import MemoryQueue
 
 
@@ -138,7 +138,7 @@ class MemorySession(QueueRegistry):
         message.sent_at = now
         message.sent_ms = int(now * 1000)
         queue.add(message, queue.delay if delay is None or queue.fifo else delay, now)
-        if message.state == VISIBLE:
+        if queue.waiters and message.state == VISIBLE:
             queue.wake()
         return message
 
@@ -267,12 +267,12 @@ class MemorySession(QueueRegistry):
                 taken = queue.take(count, visibility, now)
                 if not taken and wait > 0:
                     taken = self._long_poll(queue, count, visibility, wait, now)
-                system = system_names(
-                    [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())]
-                )
-                messages = [
-                    render(m, system, MessageAttributeNames, self._sender_id) for m in taken
-                ]
+                render = Renderer(
+                    [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())],
+                    MessageAttributeNames,
+                    self._sender_id,
+                ).render
+                messages = [render(m) for m in taken]
         except SQSFault as fault:
             raise fault.client_error("ReceiveMessage") from None
         return ok(Messages=messages) if messages else ok()

@@ -21,7 +21,7 @@ from sqs_contracts.sessions.memory_checks import (
     is_fifo_request,
     no_such_queue,
 )
-from sqs_contracts.sessions.memory_message import SYSTEM_ATTRIBUTES, render
+from sqs_contracts.sessions.memory_message import Renderer
 from sqs_contracts.sessions.memory_queue import MemoryQueue
 
 
@@ -226,9 +226,8 @@ class QueueRegistry:
             with self._lock:
                 queue = self._queue(QueueUrl)
                 queue.tick(self.clock.time())
-                messages = [
-                    render(m, SYSTEM_ATTRIBUTES, ["All"], self._sender_id) for m in queue.live()
-                ]
+                render = Renderer(["All"], ["All"], self._sender_id).render
+                messages = [render(m) for m in queue.live()]
         except SQSFault as fault:
             raise fault.client_error("PeekMessages") from None
         for message in messages:

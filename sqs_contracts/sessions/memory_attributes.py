@@ -87,6 +87,7 @@ class AttributeCache:
     def __init__(self, limit: int = 4096) -> None:
         self._limit = limit
         self._cache: dict[tuple[Any, ...], tuple[Attributes, int, str | None]] = {}
+        self._last: tuple[Attributes, int, str | None] | None = None
 
     def prepare(
         self, attributes: Mapping[str, Mapping[str, Any]] | None
@@ -94,6 +95,11 @@ class AttributeCache:
         """Return the normalized attributes, their size and their MD5 (None without any)."""
         if not attributes:
             return {}, 0, None
+        last = self._last
+        # Attributes equal to the last normalized set normalize to it: a producer sends the
+        # same set again and again, and one comparison is cheaper than building the key.
+        if last is not None and attributes == last[0]:
+            return last
         key: tuple[Any, ...] | None
         try:
             key = tuple(
@@ -106,6 +112,7 @@ class AttributeCache:
         except (TypeError, AttributeError):  # unhashable or malformed: validate the slow way
             key, hit = None, None
         if hit is not None:
+            self._last = hit
             return hit
         attrs, size = normalize_message_attributes(attributes)
         result = (attrs, size, md5_of_attributes(attrs))
@@ -113,6 +120,7 @@ class AttributeCache:
             if len(self._cache) >= self._limit:
                 self._cache.clear()
             self._cache[key] = result
+        self._last = result
         return result
 
 

@@ -229,6 +229,8 @@ BAD_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Matches a character SQS refuses in a body or a String attribute."""
 _FIFO_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# The ids most batches use, their positions: known valid without the expression.
+_POSITION_IDS = frozenset(str(i) for i in range(MAX_BATCH_ENTRIES))
 
 
 def check_body(body: Any) -> str:
@@ -274,7 +276,9 @@ def check_batch(entries: Sequence[Mapping[str, Any]], kind: str) -> None:
     seen: set[str] = set()
     for entry in entries:
         entry_id = entry.get("Id")
-        if not isinstance(entry_id, str) or not _BATCH_ID.fullmatch(entry_id):
+        if not isinstance(entry_id, str) or (
+            entry_id not in _POSITION_IDS and not _BATCH_ID.fullmatch(entry_id)
+        ):
             raise SQSFault(
                 "AWS.SimpleQueueService.InvalidBatchEntryId",
                 "A batch entry id can only contain alphanumeric characters, hyphens and "

@@ -85,50 +85,85 @@ SYSTEM_ATTRIBUTES = frozenset(
 """The system attributes a receive can ask for by name."""
 
 
-def system_names(names: Sequence[str]) -> frozenset[str]:
-    """The system attributes a receive asked for (``All`` or names): resolved once per call."""
-    return SYSTEM_ATTRIBUTES if "All" in names else SYSTEM_ATTRIBUTES.intersection(names)
+class Renderer:
+    """How one receive shows its messages: with the system and message attributes it asked
+    for, resolved once per call rather than once per message."""
 
+    __slots__ = (
+        "_all_attributes",
+        "_attribute_names",
+        "_count",
+        "_dedup",
+        "_dlq",
+        "_first",
+        "_group",
+        "_sender",
+        "_sent",
+        "_sequence",
+        "_system",
+    )
 
-def render(
-    msg: Message,
-    system: frozenset[str],
-    attribute_names: Sequence[str] | None,
-    sender_id: str,
-) -> dict[str, Any]:
-    """Return a received message as ReceiveMessage does, with the attributes asked for
-    (``system`` from :func:`system_names`)."""
-    out: dict[str, Any] = {
-        "MessageId": msg.id,
-        "ReceiptHandle": msg.handle,
-        "MD5OfBody": msg.md5_body,
-        "Body": msg.body,
-    }
-    if system:
-        # Each receive renders every message it returns: only the names asked for are built.
+    def __init__(
+        self, system: Sequence[str], attribute_names: Sequence[str] | None, sender_id: str
+    ) -> None:
+        wanted = SYSTEM_ATTRIBUTES if "All" in system else SYSTEM_ATTRIBUTES.intersection(system)
+        self._system = bool(wanted)
+        self._sender = sender_id if "SenderId" in wanted else None
+        self._sent = "SentTimestamp" in wanted
+        self._count = "ApproximateReceiveCount" in wanted
+        self._first = "ApproximateFirstReceiveTimestamp" in wanted
+        self._dedup = "MessageDeduplicationId" in wanted
+        self._group = "MessageGroupId" in wanted
+        self._sequence = "SequenceNumber" in wanted
+        self._dlq = "DeadLetterQueueSourceArn" in wanted
+        names = attribute_names or None
+        self._attribute_names = names
+        self._all_attributes = names is not None and ("All" in names or ".*" in names)
+
+    def render(self, msg: Message) -> dict[str, Any]:
+        """Return a received message as ReceiveMessage does."""
+        out: dict[str, Any] = {
+            "MessageId": msg.id,
+            "ReceiptHandle": msg.handle,
+            "MD5OfBody": msg.md5_body,
+            "Body": msg.body,
+        }
+        if self._system:
+            found = self._system_attributes(msg)
+            if found:
+                out["Attributes"] = found
+        stored = msg.attrs
+        if stored and self._attribute_names is not None:
+            if self._all_attributes:
+                # Copies: what a caller changes in its answer must not change the queue.
+                out["MD5OfMessageAttributes"] = msg.md5_attrs
+                out["MessageAttributes"] = {k: v.copy() for k, v in stored.items()}
+            else:
+                attrs = copy_attributes(stored, self._attribute_names)
+                if attrs:
+                    whole = len(attrs) == len(stored)
+                    out["MD5OfMessageAttributes"] = (
+                        msg.md5_attrs if whole else md5_of_attributes(attrs)
+                    )
+                    out["MessageAttributes"] = attrs
+        return out
+
+    def _system_attributes(self, msg: Message) -> dict[str, str]:
         found: dict[str, str] = {}
-        if "SenderId" in system:
-            found["SenderId"] = sender_id
-        if "SentTimestamp" in system:
+        if self._sender is not None:
+            found["SenderId"] = self._sender
+        if self._sent:
             found["SentTimestamp"] = str(msg.sent_ms)
-        if "ApproximateReceiveCount" in system:
+        if self._count:
             found["ApproximateReceiveCount"] = str(msg.receive_count)
-        if msg.first_receive_ms is not None and "ApproximateFirstReceiveTimestamp" in system:
+        if self._first and msg.first_receive_ms is not None:
             found["ApproximateFirstReceiveTimestamp"] = str(msg.first_receive_ms)
-        if msg.dedup_id is not None and "MessageDeduplicationId" in system:
+        if self._dedup and msg.dedup_id is not None:
             found["MessageDeduplicationId"] = msg.dedup_id
-        if msg.group is not None and "MessageGroupId" in system:
+        if self._group and msg.group is not None:
             found["MessageGroupId"] = msg.group
-        if msg.sequence_number is not None and "SequenceNumber" in system:
+        if self._sequence and msg.sequence_number is not None:
             found["SequenceNumber"] = msg.sequence_number
-        if msg.dlq_source is not None and "DeadLetterQueueSourceArn" in system:
+        if self._dlq and msg.dlq_source is not None:
             found["DeadLetterQueueSourceArn"] = msg.dlq_source
-        if found:
-            out["Attributes"] = found
-    if attribute_names and msg.attrs:
-        attrs = copy_attributes(msg.attrs, attribute_names)
-        if attrs:
-            whole = len(attrs) == len(msg.attrs)
-            out["MD5OfMessageAttributes"] = msg.md5_attrs if whole else md5_of_attributes(attrs)
-            out["MessageAttributes"] = attrs
-    return out
+        return found

@@ -169,11 +169,19 @@ class MemoryQueue:
         out: list[Message] = []
         if not self.fifo:
             visible = self.visible
+            # Most messages are neither past retention nor due for redrive: they skip _admit.
+            cutoff = now - self.retention
+            limit = self.redrive[1] if self.redrive is not None else 1 << 62
             while visible and len(out) < count:
                 msg = heapq.heappop(visible)[1]
-                if msg.state == VISIBLE and self._admit(msg, now):
-                    self._deliver(msg, visibility, now)
-                    out.append(msg)
+                if msg.state != VISIBLE:
+                    continue
+                if msg.sent_at > cutoff and msg.receive_count < limit:
+                    self.n_visible -= 1
+                elif not self._admit(msg, now):
+                    continue
+                self._deliver(msg, visibility, now)
+                out.append(msg)
             return out
         # FIFO: serve whole groups in the order they became ready; a group with a message in
         # flight is out of the line until nothing of it is in flight any more.

@@ -48,6 +48,41 @@ def test_message_attributes_round_trip_with_aws_md5(backend: Backend) -> None:
     assert isinstance(msg["MessageAttributes"]["b"]["BinaryValue"], bytes)
 
 
+def test_each_message_keeps_the_attributes_it_was_sent_with(backend: Backend) -> None:
+    url = backend.make_queue("attrsets")
+    changed = {**ATTRIBUTES, "a": {"DataType": "String", "StringValue": "z"}}
+    as_bytearray = {
+        **ATTRIBUTES,
+        "b": {"DataType": "Binary", "BinaryValue": bytearray(b"\x00\x01")},
+    }
+    renamed = {"A": ATTRIBUTES["a"], **{k: v for k, v in ATTRIBUTES.items() if k != "a"}}
+    reused = {name: dict(attr) for name, attr in ATTRIBUTES.items()}
+    sets = [ATTRIBUTES, changed, ATTRIBUTES, as_bytearray, renamed, ATTRIBUTES, reused]
+    for i, attrs in enumerate(sets):
+        backend.session.send_message(QueueUrl=url, MessageBody=str(i), MessageAttributes=attrs)
+    # What the caller does to its dict after the send changes nothing that was sent.
+    reused["a"]["StringValue"] = "later"
+    expected = [{**attrs, "b": ATTRIBUTES["b"]} for attrs in sets[:-1]] + [ATTRIBUTES]
+    got = {}
+    for _ in range(len(sets)):
+        (msg,) = receive(backend, url, MessageAttributeNames=["All"])
+        got[int(msg["Body"])] = msg
+    for i, attrs in enumerate(expected):
+        assert got[i]["MessageAttributes"] == attrs, i
+        assert got[i]["MD5OfMessageAttributes"] == md5_of_attributes(attrs), i
+
+
+def test_changing_a_received_message_changes_nothing_on_the_queue(backend: Backend) -> None:
+    url = backend.make_queue("answers")
+    backend.session.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=ATTRIBUTES)
+    (msg,) = receive(backend, url, MessageAttributeNames=["All"], VisibilityTimeout=0)
+    msg["MessageAttributes"]["a"]["StringValue"] = "changed"
+    msg["MessageAttributes"]["n"] = {"DataType": "Number", "StringValue": "2"}
+    (again,) = receive(backend, url, MessageAttributeNames=["All"])
+    assert again["MessageAttributes"] == ATTRIBUTES
+    assert again["MD5OfMessageAttributes"] == ATTRIBUTES_MD5
+
+
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
