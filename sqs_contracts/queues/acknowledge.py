@@ -16,7 +16,7 @@ from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
 from sqs_contracts.queues.long_delay import hop
 from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
-from sqs_contracts.wire.message import Message
+from sqs_contracts.wire.message import Message, fields_of
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,10 @@ class AckSink(Protocol):
         ...
 
 
+# A request's entry ids: the positions of its messages (chunks hold at most ten).
+_ENTRY_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
+
+
 def _chunks(items: Sequence[Any], size: int = MAX_BATCH_ENTRIES) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -126,8 +130,14 @@ def delete_messages(
     whose entries failed in a way a retry may fix."""
     retry: list[Mapping[str, Any]] = []
     for chunk in _chunks(messages):
-        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+        entries = [
+            {"Id": entry_id, "ReceiptHandle": fields_of(m)["ReceiptHandle"]}
+            for entry_id, m in zip(_ENTRY_IDS[: len(chunk)], chunk, strict=True)
+        ]
         response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
+        if not response.get("Failed"):
+            queue.after_delete(chunk)
+            continue
         retry.extend(_retryable_failures(queue, "DeleteMessageBatch", response, chunk))
         failed = {str(f.get("Id")) for f in response.get("Failed", [])}
         queue.after_delete([m for i, m in enumerate(chunk) if str(i) not in failed])

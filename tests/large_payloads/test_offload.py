@@ -331,3 +331,51 @@ def test_the_worker_resolves_payloads_and_its_acknowledger_deletes_them() -> Non
     assert sizes == [500_000, 500_000]
     assert [run.action for run in result.ran] == ["retry", "delete"]
     assert s3.keys("payloads") == []
+
+
+class _RefusedDeleteOfFirst(Recorder):
+    """Answers ``DeleteMessageBatch`` with its first entry refused: that message stays."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.refused_handles: list[str] = []
+
+    def delete_message_batch(self, **kwargs: Any) -> Any:
+        first, *rest = kwargs["Entries"]
+        self.refused_handles.append(first["ReceiptHandle"])
+        answer = self.inner.delete_message_batch(**{**kwargs, "Entries": rest}) if rest else {}
+        refused = {"Id": first["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid"}
+        return {"Successful": answer.get("Successful", []), "Failed": [refused]}
+
+
+def test_a_payload_object_stays_while_its_message_could_not_be_deleted(stack: Stack) -> None:
+    session = _RefusedDeleteOfFirst(stack.backend.session)
+    env = stack.env(session=session)
+    url = stack.queue(env, "reports")
+    env.handler(Report)(lambda task: None)
+    for name in ("first", "second"):
+        Report(name=name, blob=name[0] * 300_000).delay(env=env)
+    assert len(stack.keys()) == 2
+
+    result = env.queue("reports").process_batch()
+
+    assert result.succeeded_count() == 2
+    (left,) = stack.keys()
+    (handle,) = session.refused_handles
+    stack.backend.session.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0
+    )
+    (message,) = receive(stack.backend, url, MessageAttributeNames=["All"])
+    kept = parse_pointer(str(message["Body"]), message["MessageAttributes"])
+    assert kept.key == left
+
+
+def test_payload_objects_go_with_their_messages_when_every_delete_succeeds(stack: Stack) -> None:
+    env = stack.env()
+    stack.queue(env, "reports")
+    env.handler(Report)(lambda task: None)
+    for name in ("first", "second", "third"):
+        Report(name=name, blob=name[0] * 300_000).delay(env=env)
+    assert len(stack.keys()) == 3
+    assert env.queue("reports").process_batch().succeeded_count() == 3
+    assert stack.keys() == []
