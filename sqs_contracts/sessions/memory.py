@@ -267,12 +267,14 @@ class MemorySession(QueueRegistry):
                 taken = queue.take(count, visibility, now)
                 if not taken and wait > 0:
                     taken = self._long_poll(queue, count, visibility, wait, now)
-                render = Renderer(
-                    [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())],
-                    MessageAttributeNames,
-                    self._sender_id,
-                ).render
-                messages = [render(m) for m in taken]
+                messages = []
+                if taken:
+                    render = Renderer(
+                        [*(AttributeNames or ()), *(MessageSystemAttributeNames or ())],
+                        MessageAttributeNames,
+                        self._sender_id,
+                    ).render
+                    messages = [render(m) for m in taken]
         except SQSFault as fault:
             raise fault.client_error("ReceiveMessage") from None
         return ok(Messages=messages) if messages else ok()
