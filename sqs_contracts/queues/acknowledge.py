@@ -14,7 +14,7 @@ from sqs_contracts.dispatch.backoff import MAX_VISIBILITY_TIMEOUT
 from sqs_contracts.dispatch.middleware import JobSource, job_info
 from sqs_contracts.dispatch.results import BatchProcessingResult, Outcome
 from sqs_contracts.queues.long_delay import hop
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, SQSSession
+from sqs_contracts.sessions.base import BATCH_ENTRY_IDS, MAX_BATCH_ENTRIES, SQSSession
 from sqs_contracts.wire.envelope import INVALID_REASON, sendable_attributes
 from sqs_contracts.wire.message import Message, fields_of
 
@@ -74,10 +74,6 @@ class AckSink(Protocol):
         ...
 
 
-# A request's entry ids: the positions of its messages (chunks hold at most ten).
-_ENTRY_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
-
-
 def _chunks(items: Sequence[Any], size: int = MAX_BATCH_ENTRIES) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -132,7 +128,7 @@ def delete_messages(
     for chunk in _chunks(messages):
         entries = [
             {"Id": entry_id, "ReceiptHandle": fields_of(m)["ReceiptHandle"]}
-            for entry_id, m in zip(_ENTRY_IDS[: len(chunk)], chunk, strict=True)
+            for entry_id, m in zip(BATCH_ENTRY_IDS[: len(chunk)], chunk, strict=True)
         ]
         response = queue.session.delete_message_batch(QueueUrl=queue.url, Entries=entries)
         if not response.get("Failed"):

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from sqs_contracts.queues.send_hooks import BatchTarget, report_batch
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
+from sqs_contracts.sessions.base import BATCH_ENTRY_IDS, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from sqs_contracts.sessions.errors import SendBatchError, error_code
 from sqs_contracts.wire.envelope import OutgoingMessage
 
@@ -71,16 +71,12 @@ def _send_reported(
     return outcomes, failed
 
 
-# The entry ids of a request's messages: their positions, written once.
-_ENTRY_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
-
-
 def _send_entries(
     queue: BatchTarget, messages: Sequence[OutgoingMessage]
 ) -> tuple[list[str | Failure], list[Failure]]:
     """Each message's MessageId or failure, in order, and the failures alone."""
     count = len(messages)
-    keys = _ENTRY_IDS[:count] if count <= MAX_BATCH_ENTRIES else [str(i) for i in range(count)]
+    keys = BATCH_ENTRY_IDS[:count] if count <= MAX_BATCH_ENTRIES else [str(i) for i in range(count)]
     pending = dict(zip(keys, messages, strict=True))
     outcomes: dict[str, str | Failure] = {}
     for attempt in range(SEND_RETRIES + 1):

@@ -20,6 +20,9 @@ MAX_MESSAGE_BYTES = 1_048_576
 MAX_BATCH_ENTRIES = 10
 """The SQS limit on entries in one batch request and messages in one receive."""
 
+BATCH_ENTRY_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
+"""A batch request's entry ids by position, ``"0"`` to ``"9"``: written once, shared."""
+
 
 def answers_at_once(session: object) -> bool:
     """Tell whether a session's calls return without a round trip (``MemorySession``), so a

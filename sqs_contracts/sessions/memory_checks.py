@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqs_contracts.sessions.base import MAX_BATCH_ENTRIES
+from sqs_contracts.sessions.base import BATCH_ENTRY_IDS, MAX_BATCH_ENTRIES
 from sqs_contracts.sessions.errors import SQSServiceError, service_error
 
 NONEXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
@@ -230,7 +230,7 @@ BAD_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FIFO_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # The ids most batches use, their positions: known valid without the expression.
-_POSITION_IDS = frozenset(str(i) for i in range(MAX_BATCH_ENTRIES))
+_POSITION_IDS = frozenset(BATCH_ENTRY_IDS)
 
 
 def check_body(body: Any) -> str:
