@@ -48,8 +48,8 @@ class FlakyProxy:
 
     def go_down(self) -> None:
         """Reset every open connection, and every new one until :meth:`come_up`."""
-        self._down.set()
         with self._lock:
+            self._down.set()
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _reset(sock)
@@ -91,7 +91,16 @@ class FlakyProxy:
             client.settimeout(None)
             upstream.settimeout(None)
             with self._lock:
-                self._sockets.update((client, upstream))
+                # Checked again under the lock: an outage that began after the first check
+                # would otherwise miss this connection, which would forward through it.
+                down = self._down.is_set()
+                if not down:
+                    self._sockets.update((client, upstream))
+            if down:
+                self.refused += 1
+                _reset(client)
+                _reset(upstream)
+                continue
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
