@@ -110,7 +110,9 @@ def test_worker_survives_an_endpoint_outage(
     parts = urlsplit(moto_endpoint)
     prefix = f"outage-{os.getpid()}-{time.monotonic_ns()}-"
     direct = _direct_env(moto_endpoint, prefix)
-    url = create_standard_queue(direct, "jobs")
+    # A poll cut by the outage goes on at the server: the messages it takes come back after
+    # this visibility timeout, well within the wait for them once the endpoint is back.
+    url = create_standard_queue(direct, "jobs", visibility_timeout=10)
     with FlakyProxy(parts.hostname or "127.0.0.1", parts.port or 80) as proxy:
         env = SQSEnv(endpoint_url=proxy.url, region_name="us-east-1", queue_prefix=prefix)
         handled: list[int] = []
@@ -139,7 +141,7 @@ def test_worker_survives_an_endpoint_outage(
             proxy.go_down()
             # A long poll cut by the outage goes on at the server and takes what arrives
             # before it ends: those messages are invisible until their visibility timeout,
-            # as on SQS. New jobs arrive once such polls (1 s here) are over.
+            # as on SQS. New jobs arrive once such polls (1 s here) are normally over.
             time.sleep(1.5)
             send(range(10, 20))
             time.sleep(1.5)
